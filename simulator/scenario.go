@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/gocty"
 )
 
@@ -456,7 +457,14 @@ func (d *decoder) value(a *hcl.Attribute, ty cty.Type, dst any) bool {
 		d.diags = append(d.diags, diags...)
 		return false
 	}
-	if err := gocty.FromCtyValue(v, dst); err != nil {
+	v, err := convert.Convert(v, ty)
+	if err == nil && !v.IsKnown() || v.IsNull() {
+		err = fmt.Errorf("a value is required")
+	}
+	if err == nil {
+		err = gocty.FromCtyValue(v, dst)
+	}
+	if err != nil {
 		d.fail(a.Expr.Range(), "Invalid "+a.Name, fmt.Sprintf("expected %s for %s: %s", ty.FriendlyName(), a.Name, err))
 		return false
 	}

@@ -1,0 +1,41 @@
+# acdbridge: `make run` shows it working, `make test` checks it; both need only Go.
+GO      ?= go
+BIN     := bin/acdbridge
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X github.com/acdbridge/acdbridge/bridge/cli.version=$(VERSION) -X github.com/acdbridge/acdbridge/bridge/cli.commit=$(COMMIT)
+
+.PHONY: build run test lint integration bench fuzz clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+# The first run: the simulator with a week of history, ten times faster than
+# the wall clock. Ctrl-C stops it.
+run: build
+	./$(BIN) simulate --speed 10 --history 7d
+
+test: lint
+	$(GO) test -count=1 ./...
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# Installs (apt-get) and starts on loopback the real servers the suite needs,
+# runs the integration suite against them and the built binary, and stops
+# them again.
+integration: build
+	./scripts/integration.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Each fuzz target for FUZZTIME (default 20s).
+FUZZTIME ?= 20s
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin
