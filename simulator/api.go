@@ -488,14 +488,17 @@ func (h *history) summary(s histSession) SessionSummary {
 // findSession describes an ended session for its record.
 func (e *Engine) findSession(id string) (sessionInfo, error) {
 	e.lock()
-	defer e.mu.Unlock()
 	oldest := e.now - int64(e.sc.Retention)
 	if strings.HasPrefix(id, "s-h") {
+		// History is generated outside the engine's lock: an hour of it
+		// at 100,000 agents takes a while, and the engine must not wait.
+		e.mu.Unlock()
 		if s, ok := e.history.lookup(id); ok && s.end >= oldest {
 			return e.history.info(s), nil
 		}
 		return sessionInfo{}, notFound("no session %q", id)
 	}
+	defer e.mu.Unlock()
 	s, ok := e.sessions[id]
 	if !ok {
 		return sessionInfo{}, notFound("no session %q (sessions are kept for %s)", id, e.sc.Retention)
