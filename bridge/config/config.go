@@ -1,0 +1,429 @@
+// Package config reads the bridge's HCL configuration: the schema, defaults,
+// the env() and file() functions for secrets, and validation whose errors
+// name the file, line, column and field. Unknown blocks and attributes are
+// errors.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/acdbridge/acdbridge/bridge/availability"
+	"github.com/acdbridge/acdbridge/monitors"
+)
+
+// Config is the bridge's configuration, validated and with defaults applied.
+type Config struct {
+	File         string
+	DataDir      string
+	Source       *Source   // nil: the in-process simulator is the source
+	Simulator    Simulator // the in-process simulator's settings
+	Bus          Bus
+	Availability availability.Rules
+	API          API
+}
+
+// Source is a remote-support service speaking the Remote Support API v1.
+type Source struct {
+	URL               string
+	Token             string
+	Stream            bool
+	PollInterval      time.Duration
+	ReconcileInterval time.Duration
+	Timeout           time.Duration
+	RateLimit         float64
+	StaleAfter        time.Duration
+}
+
+// Simulator sizes the in-process simulator used when there is no source.
+type Simulator struct {
+	Agents, Queues int
+	Seed           uint64
+	Speed          float64
+	History        time.Duration
+}
+
+// Bus is where the bridge publishes: an external NATS server or cluster, or
+// (URL empty) the embedded one.
+type Bus struct {
+	URL       string
+	CredsFile string
+	Listen    string // embedded server's client address
+	CAFile    string
+	CertFile  string
+	KeyFile   string
+}
+
+// API is the bridge's own HTTP server.
+type API struct {
+	Listen string
+}
+
+// Defaults is the configuration with no file: the in-process simulator, the
+// embedded NATS server and everything on 127.0.0.1.
+func Defaults() Config {
+	return Config{
+		DataDir:      "./data",
+		Simulator:    Simulator{Agents: 20, Queues: 6, Seed: 1, Speed: 1},
+		Bus:          Bus{Listen: "127.0.0.1:4222"},
+		Availability: availability.DefaultRules(),
+		API:          API{Listen: "127.0.0.1:8080"},
+	}
+}
+
+func defaultSource() Source {
+	return Source{Stream: true, PollInterval: 10 * time.Second, ReconcileInterval: 60 * time.Second, Timeout: 10 * time.Second, RateLimit: 10, StaleAfter: 30 * time.Second}
+}
+
+// The file's raw form.
+type file struct {
+	DataDir      *string            `hcl:"data_dir"`
+	Sources      []sourceBlock      `hcl:"source,block"`
+	Simulator    *simulatorBlock    `hcl:"simulator,block"`
+	Bus          *busBlock          `hcl:"bus,block"`
+	Availability *availabilityBlock `hcl:"availability,block"`
+	API          *apiBlock          `hcl:"api,block"`
+	Body         hcl.Body           `hcl:",body"`
+}
+
+type sourceBlock struct {
+	Type              string    `hcl:"type,label"`
+	URL               string    `hcl:"url"`
+	Token             string    `hcl:"token"`
+	Stream            *bool     `hcl:"stream"`
+	PollInterval      *string   `hcl:"poll_interval"`
+	ReconcileInterval *string   `hcl:"reconcile_interval"`
+	Timeout           *string   `hcl:"timeout"`
+	RateLimit         *float64  `hcl:"rate_limit"`
+	StaleAfter        *string   `hcl:"stale_after"`
+	Body              hcl.Body  `hcl:",body"`
+	DefRange          hcl.Range `hcl:",def_range"`
+}
+
+type simulatorBlock struct {
+	Agents  *int     `hcl:"agents"`
+	Queues  *int     `hcl:"queues"`
+	Seed    *int64   `hcl:"seed"`
+	Speed   *float64 `hcl:"speed"`
+	History *string  `hcl:"history"`
+	Body    hcl.Body `hcl:",body"`
+}
+
+type busBlock struct {
+	URL       *string   `hcl:"url"`
+	CredsFile *string   `hcl:"creds_file"`
+	Listen    *string   `hcl:"listen"`
+	TLS       *tlsBlock `hcl:"tls,block"`
+	Body      hcl.Body  `hcl:",body"`
+}
+
+type tlsBlock struct {
+	CAFile   *string  `hcl:"ca_file"`
+	CertFile *string  `hcl:"cert_file"`
+	KeyFile  *string  `hcl:"key_file"`
+	Body     hcl.Body `hcl:",body"`
+}
+
+type availabilityBlock struct {
+	UnavailableWhen *[]string          `hcl:"unavailable_when"`
+	Reason          *string            `hcl:"reason"`
+	Reasons         *map[string]string `hcl:"reasons"`
+	MinDwell        *string            `hcl:"min_dwell"`
+	Body            hcl.Body           `hcl:",body"`
+}
+
+type apiBlock struct {
+	Listen *string  `hcl:"listen"`
+	Body   hcl.Body `hcl:",body"`
+}
+
+// Load reads and validates a configuration file.
+func Load(path string) (Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(src, path)
+}
+
+// EvalContext has the functions a configuration may call: env("NAME") reads
+// an environment variable (an unset one is an error), file("PATH") reads a
+// file's contents without the trailing newline. Both keep secrets out of the
+// file.
+func EvalContext() *hcl.EvalContext {
+	return &hcl.EvalContext{Functions: map[string]function.Function{
+		"env": function.New(&function.Spec{
+			Params: []function.Parameter{{Name: "name", Type: cty.String}},
+			Type:   function.StaticReturnType(cty.String),
+			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+				name := args[0].AsString()
+				v, ok := os.LookupEnv(name)
+				if !ok {
+					return cty.NilVal, fmt.Errorf("environment variable %s is not set", name)
+				}
+				return cty.StringVal(v), nil
+			},
+		}),
+		"file": function.New(&function.Spec{
+			Params: []function.Parameter{{Name: "path", Type: cty.String}},
+			Type:   function.StaticReturnType(cty.String),
+			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+				b, err := os.ReadFile(args[0].AsString())
+				if err != nil {
+					return cty.NilVal, fmt.Errorf("read %s: %w", args[0].AsString(), err)
+				}
+				return cty.StringVal(strings.TrimRight(string(b), "\r\n")), nil
+			},
+		}),
+	}}
+}
+
+// Parse reads and validates a configuration from HCL source.
+func Parse(src []byte, filename string) (Config, error) {
+	f, diags := hclparse.NewParser().ParseHCL(src, filename)
+	if diags.HasErrors() {
+		return Config{}, diags
+	}
+	var raw file
+	if diags := gohcl.DecodeBody(f.Body, EvalContext(), &raw); diags.HasErrors() {
+		return Config{}, diags
+	}
+	c := Defaults()
+	c.File = filename
+	v := &validator{}
+	if raw.DataDir != nil {
+		c.DataDir = *raw.DataDir
+		if c.DataDir == "" {
+			v.fail(raw.Body, "data_dir", "expected a folder for the bridge's data, got an empty string")
+		}
+	}
+	if len(raw.Sources) > 1 {
+		v.failAt(raw.Sources[1].DefRange, "only one source block is supported; remove the others")
+	}
+	for _, sb := range raw.Sources {
+		s := defaultSource()
+		if sb.Type != "remote_support" {
+			v.failAt(sb.DefRange, fmt.Sprintf("unknown source type %q: expected remote_support", sb.Type))
+		}
+		s.URL, s.Token = sb.URL, sb.Token
+		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.fail(sb.Body, "url", fmt.Sprintf("expected an http or https URL like http://127.0.0.1:8089, got %q", s.URL))
+		}
+		if s.Token == "" {
+			v.fail(sb.Body, "token", `expected the source's bearer token, like token = env("ACDBRIDGE_SOURCE_TOKEN"); got an empty string`)
+		}
+		if sb.Stream != nil {
+			s.Stream = *sb.Stream
+		}
+		v.duration(sb.Body, "poll_interval", sb.PollInterval, time.Second, &s.PollInterval)
+		v.duration(sb.Body, "reconcile_interval", sb.ReconcileInterval, time.Second, &s.ReconcileInterval)
+		v.duration(sb.Body, "timeout", sb.Timeout, 100*time.Millisecond, &s.Timeout)
+		v.duration(sb.Body, "stale_after", sb.StaleAfter, time.Second, &s.StaleAfter)
+		if sb.RateLimit != nil {
+			s.RateLimit = *sb.RateLimit
+			if s.RateLimit <= 0 || s.RateLimit > 10000 {
+				v.fail(sb.Body, "rate_limit", fmt.Sprintf("expected requests per second above 0 and at most 10000, got %g", s.RateLimit))
+			}
+		}
+		c.Source = &s
+	}
+	if b := raw.Simulator; b != nil {
+		if c.Source != nil {
+			v.fail(raw.Body, "simulator", "a simulator block sizes the in-process simulator, which runs only without a source block; remove one of them")
+		}
+		s := &c.Simulator
+		if b.Agents != nil {
+			s.Agents = *b.Agents
+			if s.Agents < 0 || s.Agents > 1_000_000 {
+				v.fail(b.Body, "agents", fmt.Sprintf("expected 0 to 1000000, got %d", s.Agents))
+			}
+		}
+		if b.Queues != nil {
+			s.Queues = *b.Queues
+			if s.Queues < 1 || s.Queues > 100_000 {
+				v.fail(b.Body, "queues", fmt.Sprintf("expected 1 to 100000, got %d", s.Queues))
+			}
+		}
+		if b.Seed != nil {
+			if *b.Seed < 0 {
+				v.fail(b.Body, "seed", fmt.Sprintf("expected 0 or more, got %d", *b.Seed))
+			}
+			s.Seed = uint64(*b.Seed)
+		}
+		if b.Speed != nil {
+			s.Speed = *b.Speed
+			if s.Speed <= 0 || s.Speed > 1e6 {
+				v.fail(b.Body, "speed", fmt.Sprintf("expected more than 0 and at most 1000000, got %g", s.Speed))
+			}
+		}
+		v.duration(b.Body, "history", b.History, 0, &s.History)
+		if s.History > 90*24*time.Hour {
+			v.fail(b.Body, "history", fmt.Sprintf("expected at most the 90-day retention, got %s", s.History))
+		}
+	}
+	if b := raw.Bus; b != nil {
+		bus := &c.Bus
+		set := func(dst *string, p *string) {
+			if p != nil {
+				*dst = *p
+			}
+		}
+		set(&bus.URL, b.URL)
+		set(&bus.CredsFile, b.CredsFile)
+		set(&bus.Listen, b.Listen)
+		if t := b.TLS; t != nil {
+			set(&bus.CAFile, t.CAFile)
+			set(&bus.CertFile, t.CertFile)
+			set(&bus.KeyFile, t.KeyFile)
+			if (bus.CertFile == "") != (bus.KeyFile == "") {
+				v.fail(t.Body, "cert_file", "expected cert_file and key_file together (a client certificate needs its key)")
+			}
+		}
+		if bus.URL != "" {
+			for _, u := range strings.Split(bus.URL, ",") {
+				pu, err := url.Parse(strings.TrimSpace(u))
+				if err != nil || (pu.Scheme != "nats" && pu.Scheme != "tls" && pu.Scheme != "ws" && pu.Scheme != "wss") || pu.Host == "" {
+					v.fail(b.Body, "url", fmt.Sprintf("expected nats://host:port (several separated by commas), got %q", u))
+					break
+				}
+			}
+		} else if bus.CredsFile != "" || bus.CAFile != "" || bus.CertFile != "" {
+			v.fail(b.Body, "url", "creds_file and tls are for an external server: set url too, or remove them to use the embedded server")
+		}
+		if bus.URL == "" && bus.Listen != "-" {
+			v.listen(b.Body, "listen", bus.Listen)
+		}
+	}
+	if b := raw.Availability; b != nil {
+		states := []monitors.Status{monitors.InSession, monitors.Away, monitors.Offline}
+		if b.UnavailableWhen != nil {
+			states = nil
+			for _, s := range *b.UnavailableWhen {
+				states = append(states, monitors.Status(s))
+			}
+		}
+		reason := availability.DefaultReason
+		if b.Reason != nil {
+			reason = *b.Reason
+		}
+		per := map[monitors.Status]string{}
+		if b.Reasons != nil {
+			for k, r := range *b.Reasons {
+				per[monitors.Status(k)] = r
+			}
+		}
+		var dwell time.Duration
+		v.duration(b.Body, "min_dwell", b.MinDwell, 0, &dwell)
+		rules, err := availability.NewRules(states, reason, per, dwell)
+		if err != nil {
+			v.fail(b.Body, "unavailable_when", err.Error())
+		}
+		c.Availability = rules
+	}
+	if b := raw.API; b != nil && b.Listen != nil {
+		c.API.Listen = *b.Listen
+		v.listen(b.Body, "listen", c.API.Listen)
+	}
+	if v.diags.HasErrors() {
+		return Config{}, v.diags
+	}
+	return c, nil
+}
+
+type validator struct{ diags hcl.Diagnostics }
+
+func (v *validator) failAt(rng hcl.Range, msg string) {
+	v.diags = append(v.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: msg, Subject: rng.Ptr()})
+}
+
+// fail reports a bad attribute at its place in body (or the body's start).
+func (v *validator) fail(body hcl.Body, attr, msg string) {
+	rng := body.MissingItemRange()
+	if sb, ok := body.(*hclsyntax.Body); ok {
+		if a, ok := sb.Attributes[attr]; ok {
+			rng = a.Expr.Range()
+		} else {
+			for _, b := range sb.Blocks {
+				if b.Type == attr {
+					rng = b.DefRange()
+				}
+			}
+		}
+	}
+	v.failAt(rng, attr+": "+msg)
+}
+
+func (v *validator) duration(body hcl.Body, attr string, s *string, min time.Duration, dst *time.Duration) {
+	if s == nil {
+		return
+	}
+	d, err := parseDuration(*s)
+	if err != nil {
+		v.fail(body, attr, err.Error())
+		return
+	}
+	if d < min {
+		v.fail(body, attr, fmt.Sprintf("expected at least %s, got %s", min, *s))
+		return
+	}
+	*dst = d
+}
+
+// parseDuration reads a Go duration, or days with d ("30d").
+func parseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		var days float64
+		if _, err := fmt.Sscanf(n, "%g", &days); err == nil && days >= 0 && days <= 3650 && fmt.Sprint(days) == n {
+			return time.Duration(days * float64(24*time.Hour)), nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("expected a duration like 500ms, 10s, 5m, 2h or 30d, got %q", s)
+	}
+	return d, nil
+}
+
+func (v *validator) listen(body hcl.Body, attr, addr string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		v.fail(body, attr, fmt.Sprintf("expected host:port like 127.0.0.1:8080, got %q", addr))
+		return
+	}
+	if host == "" {
+		v.fail(body, attr, fmt.Sprintf("expected an explicit host (127.0.0.1 keeps it private; 0.0.0.0 opens it to the network), got %q", addr))
+	}
+}
+
+// Format renders an error from Load or Parse as lines of
+// file:line:col: message, the way editors and CI annotate them.
+func Format(err error) string {
+	diags, ok := err.(hcl.Diagnostics)
+	if !ok {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, d := range diags {
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			fmt.Fprintf(&b, "%s:%d:%d: %s\n", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, msg)
+		} else {
+			fmt.Fprintln(&b, msg)
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}

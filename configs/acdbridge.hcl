@@ -1,0 +1,26 @@
+# What `acdbridge run` does with no --config, written out: the in-process
+# simulator as the source, the embedded NATS server, everything on 127.0.0.1.
+data_dir = "./data"
+
+simulator {
+  agents  = 20
+  queues  = 6
+  seed    = 1
+  speed   = 1
+  history = "0"
+}
+
+bus {
+  # No url: the embedded NATS server with JetStream, storing under data_dir.
+  listen = "127.0.0.1:4222"
+}
+
+availability {
+  unavailable_when = ["in_session", "away", "offline"]
+  reason           = "remote-support"
+  min_dwell        = "0s"
+}
+
+api {
+  listen = "127.0.0.1:8080"
+}

@@ -1,0 +1,28 @@
+# The bridge against a remote-support service running elsewhere, for example
+#   ACDBRIDGE_SIMULATOR_TOKEN=s3cret acdbridge simulate
+#   ACDBRIDGE_SOURCE_TOKEN=s3cret acdbridge run --config configs/remote-source.hcl
+data_dir = "./data"
+
+source "remote_support" {
+  url                = "http://127.0.0.1:8089"
+  token              = env("ACDBRIDGE_SOURCE_TOKEN")
+  stream             = true
+  poll_interval      = "10s"
+  reconcile_interval = "60s"
+  timeout            = "10s"
+  rate_limit         = 10
+  stale_after        = "30s"
+}
+
+availability {
+  unavailable_when = ["in_session", "away", "offline"]
+  reason           = "remote-support"
+  reasons = {
+    in_session = "in a remote-support session"
+  }
+  min_dwell = "2s"
+}
+
+api {
+  listen = "127.0.0.1:8080"
+}
