@@ -206,8 +206,8 @@ func NewEngine(sc Scenario, clock Clock, streamBuffer int) (*Engine, error) {
 	if sc.Sessions.MedianDuration <= 0 || sc.Sessions.P90Duration <= sc.Sessions.MedianDuration {
 		return nil, fmt.Errorf("session durations: expected 0 < median (%s) < p90 (%s)", sc.Sessions.MedianDuration, sc.Sessions.P90Duration)
 	}
-	if sc.Shifts.Length <= 0 {
-		return nil, fmt.Errorf("shift length: expected a positive duration, got %s", sc.Shifts.Length)
+	if err := sc.Shifts.check(); err != nil {
+		return nil, fmt.Errorf("shifts: %w", err)
 	}
 	now := clock.Now().UnixNano()
 	e := &Engine{

@@ -48,6 +48,18 @@ type SessionModel struct {
 	RecordingMax    int64
 }
 
+// check refuses shifts that would stall simulated time: a zero-length shift
+// or break would schedule the next change at the same instant forever.
+func (m ShiftModel) check() error {
+	if m.Length < time.Minute {
+		return fmt.Errorf("expected a shift length of at least 1m, got %s", m.Length)
+	}
+	if m.BreakEvery != 0 && (m.BreakEvery < time.Minute || m.BreakLength < time.Second) {
+		return fmt.Errorf("expected break_every of at least 1m (or 0 for no breaks) and break_length of at least 1s, got %s and %s", m.BreakEvery, m.BreakLength)
+	}
+	return nil
+}
+
 // CustomerModel shapes customers' patience.
 type CustomerModel struct {
 	PatienceMedian time.Duration // how long half of the customers wait before giving up
@@ -256,6 +268,7 @@ type shiftsBlock struct {
 	Off         *hcl.Attribute `hcl:"off,attr"`
 	BreakEvery  *hcl.Attribute `hcl:"break_every,attr"`
 	BreakLength *hcl.Attribute `hcl:"break_length,attr"`
+	DefRange    hcl.Range      `hcl:",def_range"`
 }
 
 type queueBlock struct {
@@ -350,10 +363,14 @@ func ParseScenario(src []byte, filename string) (Scenario, error) {
 		d.duration(b.PatienceMedian, &sc.Customers.PatienceMedian)
 	}
 	if b := raw.Shifts; b != nil {
-		d.duration(b.Length, &sc.Shifts.Length)
-		d.duration(b.Off, &sc.Shifts.Off)
-		d.duration(b.BreakEvery, &sc.Shifts.BreakEvery)
-		d.duration(b.BreakLength, &sc.Shifts.BreakLength)
+		sh := &sc.Shifts
+		d.duration(b.Length, &sh.Length)
+		d.duration(b.Off, &sh.Off)
+		d.duration(b.BreakEvery, &sh.BreakEvery)
+		d.duration(b.BreakLength, &sh.BreakLength)
+		if err := sh.check(); err != nil {
+			d.fail(b.DefRange, "Invalid shifts", err.Error())
+		}
 	}
 	if b := raw.Faults; b != nil {
 		var lat int64

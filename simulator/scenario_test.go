@@ -81,6 +81,8 @@ func TestScenarioErrors(t *testing.T) {
 		{"durations order", "sessions {\n  median_duration = \"10m\"\n  p90_duration = \"5m\"\n}\nqueue \"a\" {}", "Invalid session durations"},
 		{"recording sizes", "sessions {\n  recording_min_bytes = 5000\n  recording_max_bytes = 100\n}\nqueue \"a\" {}", "Invalid recording sizes"},
 		{"start", "start = \"monday\"\nqueue \"a\" {}", "bad.hcl:1,9-17: Invalid start; expected an RFC 3339 time"},
+		{"zero shift", "shifts {\n  length = \"1ns\"\n  off = \"0s\"\n}\nqueue \"a\" {}", "bad.hcl:1,1-7: Invalid shifts; expected a shift length of at least 1m, got 1ns"},
+		{"zero break", "shifts {\n  break_every = \"10m\"\n  break_length = \"0s\"\n}\nqueue \"a\" {}", "break_length of at least 1s"},
 		{"fault rate", "faults {\n  error_rate = 1.5\n}\nqueue \"a\" {}", "bad.hcl:2,16-19: Invalid error_rate; expected error_rate between 0 and 1, got 1.5"},
 	}
 	for _, tc := range tests {

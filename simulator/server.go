@@ -2,6 +2,8 @@ package simulator
 
 import (
 	"crypto/subtle"
+	"maps"
+	"slices"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,10 +119,7 @@ func (s *Server) wrap(m methods, admin bool) http.Handler {
 		}
 		h, ok := m[r.Method]
 		if !ok {
-			allowed := make([]string, 0, len(m))
-			for k := range m {
-				allowed = append(allowed, k)
-			}
+			allowed := slices.Sorted(maps.Keys(m))
 			w.Header().Set("Allow", strings.Join(allowed, ", "))
 			writeError(w, &APIError{Status: http.StatusMethodNotAllowed, ErrorBody: ErrorBody{Code: "method_not_allowed",
 				Message: fmt.Sprintf("%s is not allowed on %s; expected %s", r.Method, r.URL.Path, strings.Join(allowed, " or "))}})
@@ -151,8 +150,9 @@ func (s *Server) wrap(m methods, admin bool) http.Handler {
 }
 
 func (s *Server) authorized(r *http.Request) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
+	// The scheme is case-insensitive (RFC 9110, section 11.1).
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	return ok && strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.opts.Token)) == 1
 }
 
 // writeJSON answers with v as JSON, or with the fault the call drew.
