@@ -2,16 +2,16 @@ package simulator
 
 import (
 	"crypto/subtle"
-	"maps"
-	"slices"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
