@@ -20,6 +20,7 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 
 	"github.com/acdbridge/acdbridge/bridge/availability"
+	"github.com/acdbridge/acdbridge/bridge/bus"
 	"github.com/acdbridge/acdbridge/monitors"
 )
 
@@ -27,9 +28,9 @@ import (
 type Config struct {
 	File         string
 	DataDir      string
-	Source       *Source   // nil: the in-process simulator is the source
-	Simulator    Simulator // the in-process simulator's settings
-	Bus          Bus
+	Source       *Source    // nil: the in-process simulator is the source
+	Simulator    Simulator  // the in-process simulator's settings
+	Bus          bus.Config // DataDir is set from data_dir
 	Availability availability.Rules
 	API          API
 }
@@ -54,17 +55,6 @@ type Simulator struct {
 	History        time.Duration
 }
 
-// Bus is where the bridge publishes: an external NATS server or cluster, or
-// (URL empty) the embedded one.
-type Bus struct {
-	URL       string
-	CredsFile string
-	Listen    string // embedded server's client address
-	CAFile    string
-	CertFile  string
-	KeyFile   string
-}
-
 // API is the bridge's own HTTP server.
 type API struct {
 	Listen string
@@ -76,7 +66,7 @@ func Defaults() Config {
 	return Config{
 		DataDir:      "./data",
 		Simulator:    Simulator{Agents: 20, Queues: 6, Seed: 1, Speed: 1},
-		Bus:          Bus{Listen: "127.0.0.1:4222"},
+		Bus:          bus.Config{Listen: bus.DefaultListen, DataDir: "./data"},
 		Availability: availability.DefaultRules(),
 		API:          API{Listen: "127.0.0.1:8080"},
 	}
@@ -124,6 +114,8 @@ type busBlock struct {
 	URL       *string   `hcl:"url"`
 	CredsFile *string   `hcl:"creds_file"`
 	Listen    *string   `hcl:"listen"`
+	Replicas  *int      `hcl:"replicas"`
+	MaxAge    *string   `hcl:"max_age"`
 	TLS       *tlsBlock `hcl:"tls,block"`
 	Body      hcl.Body  `hcl:",body"`
 }
@@ -272,37 +264,37 @@ func Parse(src []byte, filename string) (Config, error) {
 			v.fail(b.Body, "history", fmt.Sprintf("expected at most the 90-day retention, got %s", s.History))
 		}
 	}
+	c.Bus.DataDir = c.DataDir
 	if b := raw.Bus; b != nil {
-		bus := &c.Bus
+		bc := &c.Bus
 		set := func(dst *string, p *string) {
 			if p != nil {
 				*dst = *p
 			}
 		}
-		set(&bus.URL, b.URL)
-		set(&bus.CredsFile, b.CredsFile)
-		set(&bus.Listen, b.Listen)
+		set(&bc.URL, b.URL)
+		if b.URL != nil && b.Listen == nil {
+			bc.Listen = "" // the default listener is the embedded server's
+		}
+		set(&bc.Listen, b.Listen)
+		set(&bc.CredsFile, b.CredsFile)
+		if b.Replicas != nil {
+			bc.Replicas = *b.Replicas
+		}
+		v.duration(b.Body, "max_age", b.MaxAge, 0, &bc.MaxAge)
 		if t := b.TLS; t != nil {
-			set(&bus.CAFile, t.CAFile)
-			set(&bus.CertFile, t.CertFile)
-			set(&bus.KeyFile, t.KeyFile)
-			if (bus.CertFile == "") != (bus.KeyFile == "") {
-				v.fail(t.Body, "cert_file", "expected cert_file and key_file together (a client certificate needs its key)")
-			}
+			set(&bc.TLS.CAFile, t.CAFile)
+			set(&bc.TLS.CertFile, t.CertFile)
+			set(&bc.TLS.KeyFile, t.KeyFile)
 		}
-		if bus.URL != "" {
-			for _, u := range strings.Split(bus.URL, ",") {
-				pu, err := url.Parse(strings.TrimSpace(u))
-				if err != nil || (pu.Scheme != "nats" && pu.Scheme != "tls" && pu.Scheme != "ws" && pu.Scheme != "wss") || pu.Host == "" {
-					v.fail(b.Body, "url", fmt.Sprintf("expected nats://host:port (several separated by commas), got %q", u))
-					break
-				}
+		// bus.Config knows its rules; each error names bus.<attribute>,
+		// which points at the attribute in the block.
+		if err := bc.Validate(); err != nil {
+			for _, e := range unjoin(err) {
+				attr, _, _ := strings.Cut(strings.TrimPrefix(e.Error(), "bus."), " ")
+				attr = strings.TrimRight(attr, ":")
+				v.failNamed(b.Body, attr, e.Error())
 			}
-		} else if bus.CredsFile != "" || bus.CAFile != "" || bus.CertFile != "" {
-			v.fail(b.Body, "url", "creds_file and tls are for an external server: set url too, or remove them to use the embedded server")
-		}
-		if bus.URL == "" && bus.Listen != "-" {
-			v.listen(b.Body, "listen", bus.Listen)
 		}
 	}
 	if b := raw.Availability; b != nil {
@@ -349,6 +341,11 @@ func (v *validator) failAt(rng hcl.Range, msg string) {
 
 // fail reports a bad attribute at its place in body (or the body's start).
 func (v *validator) fail(body hcl.Body, attr, msg string) {
+	v.failNamed(body, attr, attr+": "+msg)
+}
+
+// failNamed is fail with a message that names the attribute itself.
+func (v *validator) failNamed(body hcl.Body, attr, msg string) {
 	rng := body.MissingItemRange()
 	if sb, ok := body.(*hclsyntax.Body); ok {
 		if a, ok := sb.Attributes[attr]; ok {
@@ -361,7 +358,14 @@ func (v *validator) fail(body hcl.Body, attr, msg string) {
 			}
 		}
 	}
-	v.failAt(rng, attr+": "+msg)
+	v.failAt(rng, msg)
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func (v *validator) duration(body hcl.Body, attr string, s *string, min time.Duration, dst *time.Duration) {
