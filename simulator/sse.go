@@ -103,6 +103,10 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-wait:
 		case <-hb.C:
+			if s.dropStream(s.currentFaults().StreamDropRate) {
+				log.Debug("stream: injected fault: dropping the stream")
+				return
+			}
 			if !write(0, evHeartbeat, HeartbeatJSON{Sequence: s.e.stream.sequence(), AsOf: s.e.clock.Now().UTC()}) || !flush() {
 				return
 			}

@@ -92,3 +92,24 @@ func (r *ring) read(dst []streamEvent, after uint64, limit int) (out []streamEve
 	}
 	return dst, true, r.changed
 }
+
+// StreamEvent is one event of the stream, for in-process observers.
+type StreamEvent struct {
+	Seq  uint64
+	Name string // agent, queue, request or session_ended
+	Data any    // AgentJSON, QueueJSON, *RequestJSON or SessionSummary
+}
+
+// StreamEvents returns up to limit events after the sequence after, as the
+// stream would send them; ok is false when some of them are no longer kept.
+// It lets a process that embeds the simulator (tests, above all) see every
+// change without an HTTP client.
+func (e *Engine) StreamEvents(after uint64, limit int) (events []StreamEvent, ok bool) {
+	e.lock()
+	e.mu.Unlock()
+	evs, ok, _ := e.stream.read(nil, after, limit)
+	for _, ev := range evs {
+		events = append(events, StreamEvent{Seq: ev.seq, Name: ev.name, Data: ev.data})
+	}
+	return events, ok
+}

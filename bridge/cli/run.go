@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/acdbridge/acdbridge/bridge/config"
+	"github.com/acdbridge/acdbridge/bridge/runtime"
+)
+
+func newRunCmd() *cobra.Command {
+	var file, logFormat, logLevel string
+	var summary time.Duration
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the bridge",
+		Long: `Run the bridge: read the remote-support service, decide every agent's
+availability, and publish it on NATS.
+
+Without --config it runs on embedded defaults: an in-process simulator as the
+source, an embedded NATS server with JetStream under ./data, and metrics,
+health and readiness on 127.0.0.1:8080. The console shows each availability
+change and a periodic summary.`,
+		Example: `  acdbridge run
+  acdbridge run --config configs/remote-source.hcl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(cmd, "acdbridge", logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			cfg := config.Defaults()
+			if file != "" {
+				if cfg, err = config.Load(file); err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), config.Format(err))
+					return errors.New(file + " is not valid")
+				}
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			b, err := runtime.New(runtime.Options{Config: cfg, Logger: log, Registry: reg, Console: cmd.OutOrStdout(), SummaryEvery: summary})
+			if err != nil {
+				return err
+			}
+			return b.Run(cmd.Context(), func() {
+				fmt.Fprintln(cmd.OutOrStdout(), "acdbridge is running; Ctrl-C stops it.")
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&file, "config", "", "HCL configuration file (default: embedded defaults, see configs/acdbridge.hcl)")
+	fl.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
+	fl.DurationVar(&summary, "summary-every", 30*time.Second, "how often the console prints a summary")
+	return cmd
+}

@@ -1,0 +1,462 @@
+// Package runtime runs the bridge: it reads the source, keeps the monitors,
+// decides availability and publishes on the bus, serves the bridge's HTTP
+// API, and writes the console view. It is what `acdbridge run` starts.
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/acdbridge/acdbridge/bridge/api"
+	"github.com/acdbridge/acdbridge/bridge/availability"
+	"github.com/acdbridge/acdbridge/bridge/bus"
+	"github.com/acdbridge/acdbridge/bridge/config"
+	"github.com/acdbridge/acdbridge/bridge/source"
+	"github.com/acdbridge/acdbridge/monitors"
+	"github.com/acdbridge/acdbridge/simulator"
+)
+
+// Options are what the bridge runs with.
+type Options struct {
+	Config       config.Config
+	Logger       hclog.Logger
+	Registry     *prometheus.Registry
+	Console      io.Writer     // the console view; nil: none
+	SummaryEvery time.Duration // console summary period; 0: 30 s
+	Tick         time.Duration // staleness, dwell and retry period; 0: 500 ms
+}
+
+// Bridge is one running bridge.
+type Bridge struct {
+	opts    Options
+	log     hclog.Logger
+	metrics *Metrics
+
+	mu      sync.Mutex // guards everything below
+	agents  *monitors.AgentMonitor
+	queues  *monitors.QueueMonitor
+	avail   *availability.Engine
+	bus     *bus.Bus
+	pending pendingSet // publishes that failed, retried every tick
+	started bool
+
+	simURL string
+}
+
+// pendingSet holds the newest value per key of what could not be published.
+type pendingSet struct {
+	avail  map[string]availability.Desired
+	agents map[string]*monitors.Agent // nil: delete
+	queues map[string]*monitors.Queue // nil: delete
+}
+
+// New checks the options; it does no I/O.
+func New(opts Options) (*Bridge, error) {
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.Registry == nil {
+		return nil, errors.New("runtime: a metrics registry is required")
+	}
+	if opts.SummaryEvery <= 0 {
+		opts.SummaryEvery = 30 * time.Second
+	}
+	if opts.Tick <= 0 {
+		opts.Tick = 500 * time.Millisecond
+	}
+	stale := 30 * time.Second
+	if s := opts.Config.Source; s != nil {
+		stale = s.StaleAfter
+	}
+	b := &Bridge{
+		opts:    opts,
+		log:     opts.Logger,
+		metrics: NewMetrics(opts.Registry),
+		agents:  monitors.NewAgentMonitor(stale),
+		queues:  monitors.NewQueueMonitor(stale),
+		pending: pendingSet{avail: map[string]availability.Desired{}, agents: map[string]*monitors.Agent{}, queues: map[string]*monitors.Queue{}},
+	}
+	opts.Registry.MustRegister(queueCollector{b})
+	return b, nil
+}
+
+// Run runs the bridge until ctx ends. started, if not nil, is called once
+// everything is up.
+func (b *Bridge) Run(ctx context.Context, started func()) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cfg := b.opts.Config
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+
+	srcCfg, err := b.sourceConfig(ctx, &wg)
+	if err != nil {
+		return err
+	}
+	bc := cfg.Bus
+	bc.DataDir = cfg.DataDir // data_dir is the one setting for where data goes
+	bs, err := bus.Open(ctx, bc, b.log)
+	if err != nil {
+		return err
+	}
+	defer bs.Close()
+	known, err := bs.Availability(ctx)
+	if err != nil {
+		return fmt.Errorf("read the availability kept on the bus: %w", err)
+	}
+	src, err := source.New(srcCfg, b.log, b.opts.Registry)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.bus = bs
+	b.avail = availability.NewEngine(cfg.Availability, known)
+	b.mu.Unlock()
+
+	if cfg.API.Listen != "" {
+		srv, err := api.New(cfg.API.Listen, b.opts.Registry, map[string]api.Check{"source": b.sourceReady}, b.log.Named("api"))
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ctx); err != nil {
+				b.log.Error("api stopped", "error", err)
+			}
+		}()
+		b.say("api: metrics, health and readiness on http://%s (/metrics, /healthz, /readyz)", srv.Addr())
+	}
+	b.say("bus: NATS at %s; watch it with: acdbridge events tail --url %s", bs.ClientURL(), bs.ClientURL())
+
+	updates := make(chan source.Update, 1024)
+	srcErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		srcErr <- src.Run(ctx, updates)
+	}()
+	if started != nil {
+		started()
+	}
+	tick := time.NewTicker(b.opts.Tick)
+	defer tick.Stop()
+	summary := time.NewTicker(b.opts.SummaryEvery)
+	defer summary.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			b.log.Info("shutting down")
+			return nil
+		case err := <-srcErr:
+			if err != nil && ctx.Err() == nil {
+				return fmt.Errorf("source: %w", err)
+			}
+			return nil
+		case u := <-updates:
+			b.apply(ctx, u)
+		case now := <-tick.C:
+			b.tick(ctx, now)
+		case <-summary.C:
+			b.summary(time.Now())
+		}
+	}
+}
+
+// sourceConfig is the configured source, or an in-process simulator started
+// here when there is none.
+func (b *Bridge) sourceConfig(ctx context.Context, wg *sync.WaitGroup) (source.Config, error) {
+	if s := b.opts.Config.Source; s != nil {
+		return source.Config{URL: s.URL, Token: s.Token, Stream: s.Stream, PollInterval: s.PollInterval,
+			ReconcileInterval: s.ReconcileInterval, Timeout: s.Timeout, RateLimit: s.RateLimit}, nil
+	}
+	sim := b.opts.Config.Simulator
+	sc := simulator.DefaultScenario(sim.Agents, sim.Queues)
+	sc.Seed, sc.Speed, sc.History = sim.Seed, sim.Speed, sim.History
+	eng, err := simulator.NewEngine(sc, simulator.NewScaledClock(time.Now().UTC(), sc.Speed), 100_000)
+	if err != nil {
+		return source.Config{}, fmt.Errorf("in-process simulator: %w", err)
+	}
+	tok := make([]byte, 16)
+	rand.Read(tok)
+	token := hex.EncodeToString(tok)
+	srv, err := simulator.NewServer(eng, simulator.Options{Token: token, Logger: b.log.Named("simulator")})
+	if err != nil {
+		return source.Config{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return source.Config{}, fmt.Errorf("in-process simulator: %w", err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	wg.Add(2)
+	go func() { defer wg.Done(); eng.Run(ctx) }()
+	go func() {
+		defer wg.Done()
+		go func() {
+			<-ctx.Done()
+			srv.Close()
+			hs.Close()
+		}()
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			b.log.Error("in-process simulator stopped", "error", err)
+		}
+	}()
+	b.simURL = "http://" + ln.Addr().String()
+	b.say("source: in-process simulator, %d agents in %d queues, at %s", sim.Agents, sim.Queues, b.simURL)
+	return source.Config{URL: b.simURL, Token: token, Stream: true}, nil
+}
+
+func (b *Bridge) say(format string, args ...any) {
+	if b.opts.Console != nil {
+		fmt.Fprintf(b.opts.Console, time.Now().Format("15:04:05")+" "+format+"\n", args...)
+	}
+}
+
+func (b *Bridge) sourceReady() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.agents.LastFresh().IsZero() {
+		return errors.New("no data from the source yet")
+	}
+	if b.agents.Stale() {
+		return fmt.Errorf("no fresh data from the source since %s", b.agents.LastFresh().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// apply takes one update from the source into the monitors, and what
+// changed onto the bus.
+func (b *Bridge) apply(ctx context.Context, u source.Update) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	wasStale := b.agents.Stale() || b.agents.LastFresh().IsZero()
+	b.agents.Touch(now)
+	b.queues.Touch(now)
+	b.metrics.lastFresh.Set(float64(now.UnixNano()) / 1e9)
+	switch u.Kind {
+	case source.Agents:
+		for _, ev := range b.agents.Snapshot(u.AgentList, u.Seq, u.Authoritative) {
+			b.agentEvent(ctx, ev, now, wasStale)
+		}
+	case source.AgentChanged:
+		if ev, ok := b.agents.Change(u.Agent, u.Seq); ok {
+			b.agentEvent(ctx, ev, now, wasStale)
+		}
+	case source.Queues:
+		for _, ev := range b.queues.Snapshot(u.QueueList, u.Seq, u.Authoritative) {
+			b.queueEvent(ctx, ev)
+		}
+	case source.QueueChanged:
+		if ev, ok := b.queues.Change(u.Queue, u.Seq); ok {
+			b.queueEvent(ctx, ev)
+		}
+	case source.RequestEvent:
+		if err := b.bus.PublishRequest(ctx, u.Request); err != nil {
+			b.publishFailed("request", u.Request.ID, err)
+		}
+	case source.SessionEnded:
+		if err := b.bus.PublishSession(ctx, u.Session); err != nil {
+			b.publishFailed("session", u.Session.ID, err)
+		}
+	}
+	if wasStale {
+		// Fresh data after a stale spell (or the first data): decide every
+		// agent again from the table as it now stands.
+		b.metrics.stale.Set(0)
+		if b.started {
+			b.say("source: fresh data again; availability follows the source once more")
+		}
+		b.started = true
+		for _, a := range b.agents.All() {
+			b.decide(ctx, a, now)
+		}
+	}
+	if !u.Received.IsZero() && u.Kind != source.Heartbeat {
+		b.metrics.propagation.Observe(time.Since(u.Received).Seconds())
+	}
+}
+
+func (b *Bridge) agentEvent(ctx context.Context, ev monitors.AgentEvent, now time.Time, stale bool) {
+	if ev.Kind == monitors.Removed {
+		b.avail.Remove(ev.Old.ID)
+		b.putAgent(ctx, ev.Old.ID, nil)
+		return
+	}
+	a := ev.New
+	b.putAgent(ctx, a.ID, &a)
+	if !stale {
+		b.decide(ctx, a, now)
+	}
+}
+
+// decide applies the rules to one agent and publishes a change.
+func (b *Bridge) decide(ctx context.Context, a monitors.Agent, now time.Time) {
+	d, changed := b.avail.Apply(a, now)
+	if changed {
+		b.publishAvailability(ctx, d, a.Name)
+	}
+}
+
+func (b *Bridge) publishAvailability(ctx context.Context, d availability.Desired, name string) {
+	if err := b.bus.PutAvailability(ctx, d); err != nil {
+		b.pending.avail[d.AgentID] = d
+		b.publishFailed("availability", d.AgentID, err)
+		return
+	}
+	delete(b.pending.avail, d.AgentID)
+	b.metrics.changes.WithLabelValues(fmt.Sprint(d.Available)).Inc()
+	word := "available"
+	if !d.Available {
+		word = "unavailable (" + string(d.State) + ": " + d.Reason + ")"
+	}
+	b.say("%-8s %-20s %s v%d", d.AgentID, name, word, d.Version)
+}
+
+func (b *Bridge) putAgent(ctx context.Context, id string, a *monitors.Agent) {
+	var err error
+	if a == nil {
+		err = b.bus.DeleteAgent(ctx, id)
+	} else {
+		err = b.bus.PutAgent(ctx, *a)
+	}
+	if err != nil {
+		b.pending.agents[id] = a
+		b.publishFailed("agent", id, err)
+		return
+	}
+	delete(b.pending.agents, id)
+}
+
+func (b *Bridge) queueEvent(ctx context.Context, ev monitors.QueueEvent) {
+	if ev.Kind == monitors.Removed {
+		b.putQueue(ctx, ev.Old.ID, nil)
+		return
+	}
+	q := ev.New
+	b.putQueue(ctx, q.ID, &q)
+}
+
+func (b *Bridge) putQueue(ctx context.Context, id string, q *monitors.Queue) {
+	var err error
+	if q == nil {
+		err = b.bus.DeleteQueue(ctx, id)
+	} else {
+		err = b.bus.PutQueue(ctx, *q)
+	}
+	if err != nil {
+		b.pending.queues[id] = q
+		b.publishFailed("queue", id, err)
+		return
+	}
+	delete(b.pending.queues, id)
+}
+
+func (b *Bridge) publishFailed(what, id string, err error) {
+	b.metrics.errors.WithLabelValues("bus_publish").Inc()
+	b.log.Warn("publish failed; retrying", "what", what, "id", id, "error", err)
+}
+
+// tick checks staleness, releases changes held by the dwell time, retries
+// failed publishes and refreshes the gauges.
+func (b *Bridge) tick(ctx context.Context, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.avail == nil {
+		return
+	}
+	if stale, changed := b.agents.Check(now); changed && stale && !b.agents.LastFresh().IsZero() {
+		b.queues.Check(now)
+		b.metrics.stale.Set(1)
+		b.log.Warn("source is stale: holding availability", "last_fresh", b.agents.LastFresh())
+		b.say("source: no fresh data since %s; holding every agent's availability as it is", b.agents.LastFresh().Format("15:04:05"))
+	}
+	if !b.agents.Stale() {
+		for _, d := range b.avail.Due(now) {
+			a, _ := b.agents.Get(d.AgentID)
+			b.publishAvailability(ctx, d, a.Name)
+		}
+	}
+	for id, d := range b.pending.avail {
+		if cur, ok := b.avail.Get(id); ok && cur.Version == d.Version {
+			b.publishAvailability(ctx, d, "")
+		} else {
+			delete(b.pending.avail, id)
+		}
+	}
+	for id, a := range b.pending.agents {
+		b.putAgent(ctx, id, a)
+	}
+	for id, q := range b.pending.queues {
+		b.putQueue(ctx, id, q)
+	}
+	for s, n := range b.agents.Counts() {
+		b.metrics.agents.WithLabelValues(string(s)).Set(float64(n))
+	}
+}
+
+// summary writes the console's periodic line: agents by status and the
+// busiest queues.
+func (b *Bridge) summary(now time.Time) {
+	if b.opts.Console == nil {
+		return
+	}
+	b.mu.Lock()
+	counts := b.agents.Counts()
+	figs := b.queues.Figures(b.agents, now)
+	stale := b.agents.Stale()
+	b.mu.Unlock()
+	var parts []string
+	for _, s := range monitors.Statuses {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+	}
+	var busy []string
+	for _, f := range monitors.Busiest(figs, 3) {
+		if f.Waiting > 0 {
+			busy = append(busy, fmt.Sprintf("%s %d waiting (longest %s)", f.Queue, f.Waiting, f.LongestWait.Round(time.Second)))
+		}
+	}
+	if len(busy) == 0 {
+		busy = []string{"nobody waiting"}
+	}
+	state := ""
+	if stale {
+		state = " [source stale: availability held]"
+	}
+	b.say("summary: agents %s | %s%s", strings.Join(parts, ", "), strings.Join(busy, "; "), state)
+}
+
+// QueueFigures are the queues' figures now.
+func (b *Bridge) QueueFigures() []monitors.Figures {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.queues.Figures(b.agents, time.Now())
+}
+
+// Agents is the agent monitor's table.
+func (b *Bridge) Agents() []monitors.Agent {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.agents.All()
+}
+
+// Stale says whether the source is stale.
+func (b *Bridge) Stale() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.agents.Stale()
+}

@@ -1,0 +1,180 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// StatusError is an answer other than 200 from the source.
+type StatusError struct {
+	Path       string // the call, e.g. /v1/monitors/agents
+	Status     int
+	Code       string        // the error body's code, when there is one
+	Message    string        // the error body's message, when there is one
+	RetryAfter time.Duration // from Retry-After; 0 when absent
+}
+
+func (e *StatusError) Error() string {
+	var detail string
+	if e.Code != "" || e.Message != "" {
+		detail = fmt.Sprintf(" (%s: %s)", e.Code, e.Message)
+	}
+	switch e.Status {
+	case http.StatusUnauthorized:
+		return fmt.Sprintf("GET %s: the source rejected the token (401): check source.token", e.Path)
+	case http.StatusForbidden:
+		return fmt.Sprintf("GET %s: the source refused the token (403)%s: check that source.token may read the monitors", e.Path, detail)
+	case http.StatusNotFound:
+		return fmt.Sprintf("GET %s: the source answered 404 Not Found%s: check that source.url is the Remote Support API's base URL", e.Path, detail)
+	case http.StatusTooManyRequests:
+		if e.RetryAfter > 0 {
+			return fmt.Sprintf("GET %s: the source is rate limiting the bridge (429)%s; waiting %s as its Retry-After asks", e.Path, detail, e.RetryAfter)
+		}
+		return fmt.Sprintf("GET %s: the source is rate limiting the bridge (429)%s; backing off", e.Path, detail)
+	}
+	return fmt.Sprintf("GET %s: expected 200 OK, got %d %s%s", e.Path, e.Status, http.StatusText(e.Status), detail)
+}
+
+// unauthorized says whether err is the source refusing the token.
+func unauthorized(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && (se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden)
+}
+
+// retryAfterOf is the wait the source asked for with err, if any.
+func retryAfterOf(err error) time.Duration {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.RetryAfter
+	}
+	return 0
+}
+
+// statusError reads the error body of a non-200 answer.
+func statusError(path string, resp *http.Response, body []byte) *StatusError {
+	se := &StatusError{Path: path, Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now())}
+	var eb struct {
+		Error wireErrorBody `json:"error"`
+	}
+	if json.Unmarshal(body, &eb) == nil {
+		se.Code, se.Message = truncate(eb.Error.Code, 100), truncate(eb.Error.Message, 300)
+	}
+	return se
+}
+
+// setHeaders sets what every call carries. The token goes only here.
+func (c *Client) setHeaders(req *http.Request, accept string) {
+	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	req.Header.Set("Accept", accept)
+	req.Header.Set("User-Agent", "acdbridge-source/1")
+}
+
+// get fetches one snapshot body: rate limited, with the per-request
+// timeout, checked for status and content type. Errors are *StatusError,
+// *PayloadError, or a transport failure.
+func (c *Client) get(ctx context.Context, endpoint, target string) ([]byte, time.Time, error) {
+	path := endpointPath(endpoint)
+	if err := c.limiter.Wait(ctx); err != nil {
+		return nil, time.Time{}, fmt.Errorf("GET %s: wait for the rate limit: %w", path, err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("GET %s: %w", path, err)
+	}
+	c.setHeaders(req, "application/json")
+	start := time.Now()
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		c.m.duration.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
+		c.m.requests.WithLabelValues(endpoint, "error").Inc()
+		if rctx.Err() != nil && ctx.Err() == nil {
+			return nil, time.Time{}, fmt.Errorf("GET %s: the source did not answer within %s (Timeout): %w", path, c.cfg.Timeout, err)
+		}
+		return nil, time.Time{}, fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.maxPayload)+1))
+	received := time.Now()
+	c.m.duration.WithLabelValues(endpoint).Observe(received.Sub(start).Seconds())
+	c.m.requests.WithLabelValues(endpoint, strconv.Itoa(resp.StatusCode)).Inc()
+	if err != nil {
+		if rctx.Err() != nil && ctx.Err() == nil {
+			return nil, time.Time{}, fmt.Errorf("GET %s: the source did not send the whole answer within %s (Timeout): %w", path, c.cfg.Timeout, err)
+		}
+		return nil, time.Time{}, fmt.Errorf("GET %s: read the answer: %w", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, time.Time{}, statusError(path, resp, body)
+	}
+	where := "GET " + path
+	if len(body) > c.maxPayload {
+		return nil, time.Time{}, &PayloadError{Kind: KindTooLarge, Where: where, Err: fmt.Errorf("expected at most %d bytes, got more", c.maxPayload)}
+	}
+	if err := checkContentType(resp.Header.Get("Content-Type"), "application/json", body); err != nil {
+		err.Where = where
+		return nil, time.Time{}, err
+	}
+	return body, received, nil
+}
+
+// checkContentType checks a 200's content type. A JSON error body sent with
+// the wrong type is reported as the error body it is.
+func checkContentType(got, want string, body []byte) *PayloadError {
+	mt, _, err := mime.ParseMediaType(got)
+	if err == nil && (mt == want || (want == "application/json" && strings.HasSuffix(mt, "+json"))) {
+		return nil
+	}
+	var eb errorField
+	if json.Unmarshal(bytes.TrimSpace(body), &eb) == nil {
+		if err := eb.check(); err != nil {
+			var pe *PayloadError
+			if errors.As(err, &pe) {
+				return pe
+			}
+		}
+	}
+	if got == "" {
+		got = "none"
+	}
+	return &PayloadError{Kind: KindContentType, Err: fmt.Errorf("expected Content-Type %s, got %s", want, truncate(got, 100))}
+}
+
+// fetchAgents polls GET /v1/monitors/agents.
+func (c *Client) fetchAgents(ctx context.Context) (agentsSnapshot, time.Time, error) {
+	body, received, err := c.get(ctx, endpointAgents, c.agentsURL)
+	if err != nil {
+		return agentsSnapshot{}, received, err
+	}
+	s, err := decodeAgents(body)
+	return s, received, where(err, "GET "+pathAgents)
+}
+
+// fetchQueues polls GET /v1/monitors/queues.
+func (c *Client) fetchQueues(ctx context.Context) (queuesSnapshot, time.Time, error) {
+	body, received, err := c.get(ctx, endpointQueues, c.queuesURL)
+	if err != nil {
+		return queuesSnapshot{}, received, err
+	}
+	s, err := decodeQueues(body)
+	return s, received, where(err, "GET "+pathQueues)
+}
+
+// where sets the place of a PayloadError.
+func where(err error, w string) error {
+	var pe *PayloadError
+	if errors.As(err, &pe) && pe.Where == "" {
+		pe.Where = w
+	}
+	return err
+}
