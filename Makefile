@@ -10,10 +10,10 @@ LDFLAGS := -X github.com/acdbridge/acdbridge/bridge/cli.version=$(VERSION) -X gi
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
-# The first run: the simulator with a week of history, ten times faster than
-# the wall clock. Ctrl-C stops it.
+# The first run: the bridge on its embedded defaults (in-process simulator,
+# embedded NATS, everything on 127.0.0.1). Ctrl-C stops it.
 run: build
-	./$(BIN) simulate --speed 10 --history 7d
+	./$(BIN) run
 
 test: lint
 	$(GO) test -count=1 ./...

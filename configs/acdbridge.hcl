@@ -3,10 +3,10 @@
 data_dir = "./data"
 
 simulator {
-  agents  = 20
+  agents  = 50
   queues  = 6
   seed    = 1
-  speed   = 1
+  speed   = 5 # simulated time runs 5x faster, so the first run shows changes at once
   history = "0"
 }
 
