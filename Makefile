@@ -29,8 +29,10 @@ lint:
 integration: build
 	./scripts/integration.sh
 
-bench:
+# Go benchmarks, then the bridge's resident memory at 100,000 agents.
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./scripts/bench-memory.sh 60
 
 # Each fuzz target for FUZZTIME (default 20s).
 FUZZTIME ?= 20s
