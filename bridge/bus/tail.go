@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -59,7 +60,10 @@ func Tail(ctx context.Context, url string, opts []nats.Option, subject string, f
 	defer func() { _ = sub.Unsubscribe() }()
 	// A round trip makes sure the server has the subscription and reports
 	// a permissions violation before the first message could.
-	if err := nc.FlushWithContext(ctx); err != nil {
+	// FlushWithContext needs a deadline; a command's context has none.
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := nc.FlushWithContext(fctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -1,0 +1,252 @@
+//go:build integration
+
+package cli_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor polls cond until it holds (a hang guard, not a timing assertion).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func httpGet(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var (
+	apiLine = regexp.MustCompile(`api: metrics, health and readiness on (http://\S+) `)
+	busLine = regexp.MustCompile(`bus: NATS at (nats://\S+);`)
+)
+
+func TestRunEventsTailAndMetrics(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bridge.hcl")
+	os.WriteFile(cfg, []byte(`data_dir = "`+filepath.Join(dir, "data")+`"
+simulator {
+  agents = 40
+  queues = 4
+  speed  = 30
+}
+bus {
+  listen = "127.0.0.1:0"
+}
+api {
+  listen = "127.0.0.1:0"
+}
+`), 0o644)
+	cmd := exec.Command(binary(t), "run", "--config", cfg, "--summary-every", "1s", "--log-format", "json")
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		}
+	}()
+	var api, natsURL string
+	waitFor(t, "the api and bus lines", func() bool {
+		out := stdout.String()
+		if m := apiLine.FindStringSubmatch(out); m != nil {
+			api = m[1]
+		}
+		if m := busLine.FindStringSubmatch(out); m != nil {
+			natsURL = m[1]
+		}
+		return api != "" && natsURL != ""
+	})
+	if code, _ := httpGet(api + "/healthz"); code != 200 {
+		t.Fatalf("/healthz: %d", code)
+	}
+	waitFor(t, "/readyz to say ready", func() bool { code, _ := httpGet(api + "/readyz"); return code == 200 })
+
+	// A third party follows availability over NATS.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	tail := exec.CommandContext(ctx, binary(t), "events", "tail", "--url", natsURL, "acdbridge.availability.>")
+	pipe, _ := tail.StdoutPipe()
+	if err := tail.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(pipe)
+	got := 0
+	for got < 3 && sc.Scan() {
+		subj, payload, _ := strings.Cut(sc.Text(), " ")
+		var msg struct {
+			V       int    `json:"v"`
+			AgentID string `json:"agent_id"`
+			Version uint64 `json:"version"`
+		}
+		if !strings.HasPrefix(subj, "acdbridge.availability.") || json.Unmarshal([]byte(payload), &msg) != nil || msg.V != 1 || msg.AgentID == "" || msg.Version < 2 {
+			t.Fatalf("events tail printed %q", sc.Text())
+		}
+		got++
+	}
+	if got < 3 {
+		t.Fatalf("events tail printed %d availability changes in a minute", got)
+	}
+	tail.Process.Signal(syscall.SIGINT)
+	tail.Wait()
+
+	_, metrics := httpGet(api + "/metrics")
+	for _, want := range []string{
+		`acdbridge_agents{status="available"}`, `acdbridge_source_stale 0`, `acdbridge_propagation_seconds_bucket`,
+		`acdbridge_availability_changes_total{available="false"}`, `acdbridge_source_requests_total`,
+		`acdbridge_source_bad_payloads_total{kind="malformed_json"} 0`, `acdbridge_queue_waiting{queue="support"}`,
+		`go_goroutines`, `process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	waitFor(t, "a summary line", func() bool { return strings.Contains(stdout.String(), "summary: agents ") })
+	out := stdout.String()
+	if !regexp.MustCompile(`a-\d{4} +.+ (available|unavailable \(\w+: remote-support\)) v\d+`).MatchString(out) {
+		t.Fatalf("no availability line on the console:\n%s", out)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	errc := make(chan error, 1)
+	go func() { errc <- cmd.Wait() }()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("still running 30 s after SIGTERM")
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Fatalf("--log-format json wrote a line that is not JSON: %q", line)
+		}
+	}
+}
+
+func TestRunAgainstASeparateSimulator(t *testing.T) {
+	p := startSim(t, "--token", "sep-token", "--agents", "25", "--speed", "30")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bridge.hcl")
+	os.WriteFile(cfg, []byte(`data_dir = "`+filepath.Join(dir, "data")+`"
+source "remote_support" {
+  url   = "`+p.base+`"
+  token = env("ACDBRIDGE_SOURCE_TOKEN")
+}
+bus {
+  listen = "-"
+}
+api {
+  listen = "127.0.0.1:0"
+}
+`), 0o644)
+	cmd := exec.Command(binary(t), "run", "--config", cfg)
+	cmd.Env = append(os.Environ(), "ACDBRIDGE_SOURCE_TOKEN=sep-token")
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		}
+	}()
+	waitFor(t, "25 agents' availability on the console", func() bool {
+		return strings.Count(stdout.String(), " v1\n") >= 25
+	})
+	if strings.Contains(stdout.String()+stderr.String(), "sep-token") {
+		t.Fatal("the source token was printed")
+	}
+	// The source goes away: the bridge says it is stale and holds.
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+	waitFor(t, "the stale notice", func() bool { return strings.Contains(stdout.String(), "holding every agent's availability") })
+	m := apiLine.FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatal("no api line")
+	}
+	code, body := httpGet(m[1] + "/readyz")
+	if code != 503 || !strings.Contains(body, "no fresh data from the source") {
+		t.Fatalf("/readyz while stale: %d %s", code, body)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.hcl"), filepath.Join(dir, "bad.hcl")
+	os.WriteFile(good, []byte("api {\n  listen = \"127.0.0.1:9\"\n}\n"), 0o644)
+	os.WriteFile(bad, []byte("api {\n  listen = \":9\"\n}\n"), 0o644)
+	for _, tc := range []struct {
+		file, out, err string
+		status         int
+	}{
+		{good, "good.hcl: valid", "", 0},
+		{bad, "", "bad.hcl:2:12: listen: expected an explicit host", 1},
+	} {
+		cmd := exec.Command(binary(t), "config", "validate", tc.file)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		status := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			status = ee.ExitCode()
+		}
+		if status != tc.status || !strings.Contains(out.String(), tc.out) || !strings.Contains(errb.String(), tc.err) {
+			t.Errorf("validate %s: %d %q %q", tc.file, status, out.String(), errb.String())
+		}
+	}
+}
