@@ -308,6 +308,18 @@ func NewEngine(sc Scenario, clock Clock, streamBuffer int) (*Engine, error) {
 	for _, q := range e.queues {
 		e.scheduleArrival(q)
 	}
+	// Some agents are already helping a customer when the simulation
+	// starts, so that it opens in a working state rather than an empty one.
+	for _, a := range e.agents {
+		if a.onShift && e.rng.Float64() < sc.StartBusy {
+			q := a.queues[e.rng.IntN(len(a.queues))]
+			r := e.syntheticRequest(q)
+			e.reqOrd++
+			r.ord, r.id, r.queue, r.created = e.reqOrd, fmt.Sprintf("r-%08d", e.reqOrd), q, now
+			e.requests[r.id] = r
+			e.startSession(a, r)
+		}
+	}
 	e.flush()
 	return e, nil
 }

@@ -313,3 +313,28 @@ func TestProfileShapesArrivals(t *testing.T) {
 		t.Fatalf("%d requests in the 8 profile hours, want about 960", day)
 	}
 }
+
+func TestStartsInFullSwing(t *testing.T) {
+	for _, busy := range []float64{0, 0.6, 1} {
+		sc := DefaultScenario(400, 6)
+		sc.StartBusy = busy
+		e, err := NewEngine(sc, NewManualClock(testStart), 1024)
+		if err != nil {
+			t.Fatal(err)
+		}
+		on, inSession := 0, 0
+		for _, a := range e.Agents().Agents {
+			if a.Status != StatusOffline {
+				on++
+			}
+			if a.Status == StatusInSession {
+				inSession++
+			}
+		}
+		// Binomial: 400 agents, 2/3 on duty; allow four standard deviations.
+		want := busy * float64(on)
+		if d := float64(inSession) - want; d*d > 16*want*(1-busy)+1 {
+			t.Errorf("start_busy %g: %d of %d on-duty agents in a session, want about %.0f", busy, inSession, on, want)
+		}
+	}
+}

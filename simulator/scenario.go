@@ -28,6 +28,7 @@ type Scenario struct {
 	History     time.Duration // past sessions generated at start
 	Retention   time.Duration // sessions older than this are gone, ranges older refused
 	Utilization float64       // load when a queue has no rate of its own
+	StartBusy   float64       // share of on-duty agents already in a session at start
 	CodeTTL     time.Duration // phone-mode codes expire after this
 	Sessions    SessionModel
 	Customers   CustomerModel
@@ -106,6 +107,7 @@ type AgentGroup struct {
 // make a busy but coping contact center.
 func DefaultScenario(agents, queues int) Scenario {
 	sc := baseScenario()
+	sc.StartBusy = 0.6 // a center in full swing, not one that just opened
 	if queues < 1 {
 		queues = 1
 	}
@@ -239,6 +241,7 @@ type scenarioFile struct {
 	History     *hcl.Attribute  `hcl:"history,attr"`
 	Retention   *hcl.Attribute  `hcl:"retention,attr"`
 	Utilization *hcl.Attribute  `hcl:"utilization,attr"`
+	StartBusy   *hcl.Attribute  `hcl:"start_busy,attr"`
 	CodeTTL     *hcl.Attribute  `hcl:"code_ttl,attr"`
 	Sessions    *sessionsBlock  `hcl:"sessions,block"`
 	Customers   *customersBlock `hcl:"customers,block"`
@@ -342,6 +345,7 @@ func ParseScenario(src []byte, filename string) (Scenario, error) {
 	d.duration(raw.History, &sc.History)
 	d.duration(raw.Retention, &sc.Retention)
 	d.float(raw.Utilization, 0, 10, &sc.Utilization)
+	d.float(raw.StartBusy, 0, 1, &sc.StartBusy)
 	d.duration(raw.CodeTTL, &sc.CodeTTL)
 	if b := raw.Sessions; b != nil {
 		s := &sc.Sessions

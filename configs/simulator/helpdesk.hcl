@@ -5,6 +5,7 @@ seed        = 42
 speed       = 1
 history     = "30d"
 utilization = 0.85
+start_busy  = 0.6 # share of on-duty agents already in a session at start
 code_ttl    = "15m"
 
 sessions {
