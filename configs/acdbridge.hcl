@@ -6,7 +6,7 @@ simulator {
   agents  = 50
   queues  = 6
   seed    = 1
-  speed   = 5 # simulated time runs 5x faster, so the first run shows changes at once
+  speed   = 10 # simulated time runs 10x faster, so the first run shows changes at once
   history = "0"
 }
 

@@ -65,7 +65,7 @@ type API struct {
 func Defaults() Config {
 	return Config{
 		DataDir:      "./data",
-		Simulator:    Simulator{Agents: 50, Queues: 6, Seed: 1, Speed: 5},
+		Simulator:    Simulator{Agents: 50, Queues: 6, Seed: 1, Speed: 10},
 		Bus:          bus.Config{Listen: bus.DefaultListen, DataDir: "./data"},
 		Availability: availability.DefaultRules(),
 		API:          API{Listen: "127.0.0.1:8080"},
