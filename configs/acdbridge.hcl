@@ -18,7 +18,9 @@ bus {
 availability {
   unavailable_when = ["in_session", "away", "offline"]
   reason           = "remote-support"
-  min_dwell        = "0s"
+  # Which state speaks when several hold (away with a session still open):
+  precedence = ["offline", "in_session", "away", "available"]
+  min_dwell  = "0s"
 }
 
 api {

@@ -118,3 +118,28 @@ func (r Rules) Decide(a monitors.Agent) StateRule {
 	}
 	return StateRule{State: a.Status, Available: true}
 }
+
+// WithPrecedence reorders the rules: order lists every state once, from
+// strongest to weakest (the default is offline, in_session, away,
+// available). A center that wants an agent's break to show even while a
+// session is still open puts away before in_session.
+func (r Rules) WithPrecedence(order []monitors.Status) (Rules, error) {
+	if len(order) != len(r.Precedence) {
+		return r, fmt.Errorf("precedence %v: expected each of offline, in_session, away and available once", order)
+	}
+	byState := map[monitors.Status]StateRule{}
+	for _, sr := range r.Precedence {
+		byState[sr.State] = sr
+	}
+	out := r
+	out.Precedence = nil
+	for _, s := range order {
+		sr, ok := byState[s]
+		if !ok {
+			return r, fmt.Errorf("precedence %v: %q is unknown or listed twice; expected each of offline, in_session, away and available once", order, s)
+		}
+		delete(byState, s)
+		out.Precedence = append(out.Precedence, sr)
+	}
+	return out, nil
+}

@@ -148,3 +148,26 @@ func TestEngineDwell(t *testing.T) {
 		t.Fatalf("change after the dwell: %v %+v", changed, d)
 	}
 }
+
+func TestWithPrecedence(t *testing.T) {
+	r, err := DefaultRules().WithPrecedence([]monitors.Status{monitors.Offline, monitors.Away, monitors.InSession, monitors.Available})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Away now outranks an open session.
+	if got := r.Decide(agent(monitors.Away, 1)); got.State != monitors.Away || got.Available {
+		t.Fatalf("away with a session: %+v, want away", got)
+	}
+	if got := r.Decide(agent(monitors.InSession, 1)); got.State != monitors.InSession {
+		t.Fatalf("in a session: %+v", got)
+	}
+	for _, bad := range [][]monitors.Status{
+		{monitors.Offline, monitors.Away, monitors.InSession},
+		{monitors.Offline, monitors.Away, monitors.Away, monitors.Available},
+		{monitors.Offline, monitors.Away, monitors.InSession, "lunch"},
+	} {
+		if _, err := DefaultRules().WithPrecedence(bad); err == nil {
+			t.Errorf("precedence %v accepted", bad)
+		}
+	}
+}

@@ -129,6 +129,7 @@ type tlsBlock struct {
 
 type availabilityBlock struct {
 	UnavailableWhen *[]string          `hcl:"unavailable_when"`
+	Precedence      *[]string          `hcl:"precedence"`
 	Reason          *string            `hcl:"reason"`
 	Reasons         *map[string]string `hcl:"reasons"`
 	MinDwell        *string            `hcl:"min_dwell"`
@@ -320,6 +321,15 @@ func Parse(src []byte, filename string) (Config, error) {
 		rules, err := availability.NewRules(states, reason, per, dwell)
 		if err != nil {
 			v.fail(b.Body, "unavailable_when", err.Error())
+		}
+		if b.Precedence != nil {
+			var order []monitors.Status
+			for _, s := range *b.Precedence {
+				order = append(order, monitors.Status(s))
+			}
+			if rules, err = rules.WithPrecedence(order); err != nil {
+				v.fail(b.Body, "precedence", err.Error())
+			}
 		}
 		c.Availability = rules
 	}

@@ -92,6 +92,7 @@ func TestConfigErrors(t *testing.T) {
 		{"listen form", "api {\n  listen = \"8080\"\n}", `listen: expected host:port like 127.0.0.1:8080, got "8080"`},
 		{"availability state", "availability {\n  unavailable_when = [\"busy\"]\n}", `unavailable_when: unknown agent status "busy"`},
 		{"reason too long", "availability {\n  reason = \"" + strings.Repeat("r", 80) + "\"\n}", `at most 79 fit an ACD's pause reason`},
+		{"precedence", "availability {\n  precedence = [\"away\", \"offline\"]\n}", `c.hcl:2:16: precedence: precedence [away offline]: expected each of offline`},
 		{"dwell", "availability {\n  min_dwell = \"-1s\"\n}", `c.hcl:2:15: min_dwell: expected a duration`},
 		{"data_dir", `data_dir = ""`, `data_dir: expected a folder`},
 		{"syntax", "api {", `c.hcl:1:5: Unclosed configuration block`},
