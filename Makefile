@@ -5,7 +5,13 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X github.com/acdbridge/acdbridge/bridge/cli.version=$(VERSION) -X github.com/acdbridge/acdbridge/bridge/cli.commit=$(COMMIT)
 
-.PHONY: build run test lint integration bench fuzz clean
+.PHONY: build run test lint integration bench fuzz proto clean
+
+# Code generators for `make proto`, pinned; installed into bin/tools.
+TOOLS                      := $(CURDIR)/bin/tools
+BUF_VERSION                := v1.75.0
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -38,6 +44,14 @@ bench: build
 FUZZTIME ?= 20s
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
+
+# Regenerates plugins/proto/v1 from adapter.proto with the pinned tools
+# (no protoc needed: buf compiles in Go). A test fails when it is stale.
+proto:
+	GOBIN=$(TOOLS) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	cd plugins/proto && $(TOOLS)/buf generate
 
 clean:
 	rm -rf bin
