@@ -64,6 +64,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newVersionCmd(), newRunCmd(), newSimulateCmd(), newConfigCmd(), newEventsCmd())
+	root.AddCommand(newVersionCmd(), newRunCmd(), newSimulateCmd(), newConfigCmd(), newEventsCmd(), newPluginsCmd(), newPluginServeCmd())
 	return root
 }
