@@ -1,0 +1,343 @@
+// Package dispatch delivers the bridge's desired availability to adapters:
+// one worker per adapter instance, each with its own mailbox that keeps only
+// the newest version per agent, batches bounded by size and time, retries
+// of what the adapter marks retryable (with backoff), a dead letter for what
+// it marks permanent, and a full Reconcile every time the adapter (re)starts.
+// A slow or failing adapter never delays another: offering never blocks.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/acdbridge/acdbridge/bridge/availability"
+	"github.com/acdbridge/acdbridge/plugins/sdk"
+)
+
+// Target is an adapter's availability calls, as the worker uses them.
+type Target interface {
+	SetAvailability(ctx context.Context, items []sdk.Availability) ([]sdk.Result, error)
+	Reconcile(ctx context.Context, desired []sdk.Availability) ([]sdk.Result, error)
+}
+
+// Instance is one running adapter process.
+type Instance interface {
+	Target
+	Health(ctx context.Context) (sdk.Health, error)
+	Exited() bool
+	Kill()
+}
+
+// Launcher starts the adapter (and configures it).
+type Launcher func(ctx context.Context) (Instance, error)
+
+// Options shape a worker.
+type Options struct {
+	Name        string        // the adapter instance: adapter "TYPE" "NAME"
+	BatchSize   int           // at most this many items per call (default 500)
+	BatchWait   time.Duration // wait this long for more items before a call (default 2ms)
+	CallTimeout time.Duration // per call (default 30s)
+	RetryMin    time.Duration // first retry of a retryable item (default 200ms)
+	RetryMax    time.Duration // longest wait between retries and restarts (default 30s)
+	HealthEvery time.Duration // health check period (default 10s)
+	// Desired is the whole desired state, for Reconcile.
+	Desired func() map[string]availability.Desired
+	// Decorate adds what the adapter needs beyond the desired state: the
+	// agent's name and identities from the directory. May be nil.
+	Decorate func(*sdk.Availability)
+	Logger   hclog.Logger
+	Metrics  *Metrics
+}
+
+// Worker delivers to one adapter instance.
+type Worker struct {
+	opts Options
+	log  hclog.Logger
+	box  *mailbox
+	m    workerMetrics
+
+	mu       sync.Mutex
+	applied  map[string]uint64 // the newest version the adapter confirmed per agent
+	dead     map[string]uint64 // the newest version the adapter refused for good
+	attempts map[string]int    // retries so far of a retryable agent
+	health   sdk.Health
+	lastErr  error
+}
+
+// NewWorker makes a worker; Run starts it.
+func NewWorker(opts Options) (*Worker, error) {
+	if opts.Name == "" || opts.Desired == nil || opts.Metrics == nil {
+		return nil, errors.New("dispatch: a worker needs a name, the desired state and metrics")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 500
+	}
+	def(&opts.BatchWait, 2*time.Millisecond)
+	def(&opts.CallTimeout, 30*time.Second)
+	def(&opts.RetryMin, 200*time.Millisecond)
+	def(&opts.RetryMax, 30*time.Second)
+	def(&opts.HealthEvery, 10*time.Second)
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	w := &Worker{
+		opts: opts, log: opts.Logger.Named("dispatch").With("adapter", opts.Name), box: newMailbox(),
+		applied: map[string]uint64{}, dead: map[string]uint64{}, attempts: map[string]int{},
+	}
+	w.m = opts.Metrics.forAdapter(opts.Name, w.box.size)
+	return w, nil
+}
+
+// Offer queues a change for the adapter. It never blocks.
+func (w *Worker) Offer(d availability.Desired) { w.box.put(d) }
+
+// Applied is the newest version the adapter confirmed for each agent.
+func (w *Worker) Applied() map[string]uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]uint64, len(w.applied))
+	for k, v := range w.applied {
+		out[k] = v
+	}
+	return out
+}
+
+// Pending is how many agents wait to be delivered.
+func (w *Worker) Pending() int { return w.box.size() }
+
+// Run launches the adapter and delivers to it until ctx ends; when the
+// process dies or stops answering it is killed and launched again, with
+// backoff, and reconciled before any change.
+func (w *Worker) Run(ctx context.Context, launch Launcher) {
+	failures := 0 // in a row: launches that failed, or adapters that died within a minute
+	for first := true; ; first = false {
+		if !first {
+			w.m.restarts.Inc()
+			if !sleep(ctx, backoff(w.opts.RetryMin, w.opts.RetryMax, failures)) {
+				return
+			}
+		}
+		inst, err := launch(ctx)
+		if err != nil {
+			failures++
+			w.fail("launch", err)
+			continue
+		}
+		started := time.Now()
+		err = w.serveWithHealth(ctx, inst)
+		inst.Kill()
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(started) > time.Minute {
+			failures = 0
+		} else {
+			failures++
+		}
+		w.fail("adapter", err)
+	}
+}
+
+func (w *Worker) fail(what string, err error) {
+	w.mu.Lock()
+	w.lastErr = err
+	w.mu.Unlock()
+	w.m.errors.Inc()
+	w.m.health.Set(float64(sdk.Down))
+	w.log.Error(what+" failed; restarting the adapter", "error", err)
+}
+
+// serveWithHealth serves until the instance fails a call or a health check.
+func (w *Worker) serveWithHealth(ctx context.Context, inst Instance) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		t := time.NewTicker(w.opts.HealthEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if inst.Exited() {
+				cancel(errors.New("the adapter process exited"))
+				return
+			}
+			hctx, hcancel := context.WithTimeout(ctx, w.opts.CallTimeout)
+			h, err := inst.Health(hctx)
+			hcancel()
+			if err != nil {
+				cancel(fmt.Errorf("health check: %w", err))
+				return
+			}
+			w.mu.Lock()
+			w.health = h
+			w.mu.Unlock()
+			w.m.health.Set(float64(h.Status))
+		}
+	}()
+	err := w.Serve(ctx, inst)
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+		return c
+	}
+	return err
+}
+
+// Serve reconciles t with the whole desired state, then delivers offered
+// changes in batches until ctx ends (nil) or a call fails (the error).
+func (w *Worker) Serve(ctx context.Context, t Target) error {
+	all := w.opts.Desired()
+	ids := make([]string, 0, len(all))
+	for id := range all {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	items := make([]availability.Desired, len(ids))
+	for i, id := range ids {
+		items[i] = all[id]
+	}
+	if err := w.deliver(ctx, items, t.Reconcile); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	w.m.health.Set(float64(sdk.Up))
+	w.log.Info("reconciled", "agents", len(items))
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.box.signal:
+		}
+		if w.box.size() < w.opts.BatchSize && !sleep(ctx, w.opts.BatchWait) {
+			return nil
+		}
+		for {
+			batch := w.fresh(w.box.take(w.opts.BatchSize))
+			if batch == nil {
+				break
+			}
+			if err := w.deliver(ctx, batch, t.SetAvailability); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// fresh drops the items the adapter already has (or refused for good) at
+// that version or a newer one, such as those a Reconcile just covered. It
+// returns nil only when taken was empty.
+func (w *Worker) fresh(taken []availability.Desired) []availability.Desired {
+	if len(taken) == 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := taken[:0:0]
+	for _, d := range taken {
+		if d.Version > w.applied[d.AgentID] && d.Version > w.dead[d.AgentID] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// deliver makes one call for items and records each result. On a failed
+// call the items go back to the mailbox (unless newer ones wait).
+func (w *Worker) deliver(ctx context.Context, items []availability.Desired, call func(context.Context, []sdk.Availability) ([]sdk.Result, error)) error {
+	if len(items) == 0 {
+		return nil
+	}
+	req := make([]sdk.Availability, len(items))
+	for i, d := range items {
+		req[i] = sdk.Availability{AgentID: d.AgentID, Available: d.Available, State: string(d.State), Reason: d.Reason, Version: d.Version, Since: d.Since}
+		if w.opts.Decorate != nil {
+			w.opts.Decorate(&req[i])
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
+	start := time.Now()
+	rs, err := call(cctx, req)
+	cancel()
+	w.m.callSeconds.Observe(time.Since(start).Seconds())
+	if err == nil && len(rs) != len(items) {
+		err = fmt.Errorf("the adapter answered %d results for %d items", len(rs), len(items))
+	}
+	if err != nil {
+		for _, d := range items {
+			w.box.put(d)
+		}
+		return err
+	}
+	now := time.Now()
+	for i, r := range rs {
+		d := items[i]
+		switch r.Outcome {
+		case sdk.Applied, sdk.Ignored:
+			w.mu.Lock()
+			if d.Version > w.applied[d.AgentID] {
+				w.applied[d.AgentID] = d.Version
+			}
+			delete(w.attempts, d.AgentID)
+			w.mu.Unlock()
+			if r.Outcome == sdk.Applied {
+				w.m.applied.Inc()
+				if !d.Since.IsZero() {
+					w.m.lag.Observe(now.Sub(d.Since).Seconds())
+				}
+			}
+		case sdk.Permanent:
+			w.m.deadLetters.Inc()
+			w.log.Error("dead letter: the adapter refused this change for good", "agent", d.AgentID, "version", d.Version, "message", r.Message)
+			w.mu.Lock()
+			delete(w.attempts, d.AgentID)
+			w.dead[d.AgentID] = max(w.dead[d.AgentID], d.Version)
+			w.mu.Unlock()
+		default: // Retryable, or an outcome we do not know
+			w.m.retries.Inc()
+			w.mu.Lock()
+			n := w.attempts[d.AgentID]
+			w.attempts[d.AgentID] = n + 1
+			w.mu.Unlock()
+			wait := backoff(w.opts.RetryMin, w.opts.RetryMax, n)
+			w.log.Warn("retrying a change", "agent", d.AgentID, "version", d.Version, "in", wait, "message", r.Message)
+			time.AfterFunc(wait, func() {
+				if ctx.Err() == nil {
+					w.box.put(d)
+				}
+			})
+		}
+	}
+	return nil
+}
+
+// backoff is exponential from min, capped at max, with full jitter.
+func backoff(lo, hi time.Duration, attempt int) time.Duration {
+	d := lo << min(attempt, 20)
+	if d <= 0 || d > hi {
+		d = hi
+	}
+	return time.Duration(rand.Int64N(int64(d)/2+1)) + d/2
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
