@@ -96,16 +96,24 @@ func (q *queue) oldest() *request {
 		q.waiting[q.head] = nil
 		q.head++
 	}
-	if q.head > 1024 && q.head*2 > len(q.waiting) {
-		n := copy(q.waiting, q.waiting[q.head:])
-		clear(q.waiting[n:])
-		q.waiting = q.waiting[:n]
-		q.head = 0
-	}
+	q.waiting, q.head = compact(q.waiting, q.head, 1024)
 	if q.head == len(q.waiting) {
 		return nil
 	}
 	return q.waiting[q.head]
+}
+
+// compact drops the consumed front of a FIFO kept as a slice and a head
+// index, once more than least entries and more than half of the slice are
+// consumed, so that its memory stays bounded. It returns the slice and the
+// new head.
+func compact[T any](s []T, head, least int) ([]T, int) {
+	if head <= least || head*2 <= len(s) {
+		return s, head
+	}
+	n := copy(s, s[head:])
+	clear(s[n:])
+	return s[:n], 0
 }
 
 type request struct {
@@ -734,12 +742,7 @@ func (e *Engine) prune() {
 		e.ended[e.endedHead] = nil
 		e.endedHead++
 	}
-	if e.endedHead > 4096 && e.endedHead*2 > len(e.ended) {
-		m := copy(e.ended, e.ended[e.endedHead:])
-		clear(e.ended[m:])
-		e.ended = e.ended[:m]
-		e.endedHead = 0
-	}
+	e.ended, e.endedHead = compact(e.ended, e.endedHead, 4096)
 }
 
 func (e *Engine) publishRequest(r *request) {

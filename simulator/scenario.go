@@ -519,27 +519,23 @@ func (d *decoder) floats(a *hcl.Attribute, dst *[]float64) {
 }
 
 func (d *decoder) float(a *hcl.Attribute, min, max float64, dst *float64) {
-	if a == nil {
-		return
-	}
-	var f float64
-	if d.value(a, cty.Number, &f) {
-		if f < min || f > max {
-			d.fail(a.Expr.Range(), "Invalid "+a.Name, fmt.Sprintf("expected %s between %g and %g, got %g", a.Name, min, max, f))
-			return
-		}
-		*dst = f
-	}
+	between(d, a, min, max, dst)
 }
 
 func (d *decoder) int(a *hcl.Attribute, min, max int64, dst *int64) {
+	between(d, a, min, max, dst)
+}
+
+// between decodes a number from min to max into dst; %v writes a float64
+// as %g and an int64 as %d.
+func between[N int64 | float64](d *decoder, a *hcl.Attribute, min, max N, dst *N) {
 	if a == nil {
 		return
 	}
-	var n int64
+	var n N
 	if d.value(a, cty.Number, &n) {
 		if n < min || n > max {
-			d.fail(a.Expr.Range(), "Invalid "+a.Name, fmt.Sprintf("expected %s between %d and %d, got %d", a.Name, min, max, n))
+			d.fail(a.Expr.Range(), "Invalid "+a.Name, fmt.Sprintf("expected %s between %v and %v, got %v", a.Name, min, max, n))
 			return
 		}
 		*dst = n

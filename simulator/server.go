@@ -176,6 +176,15 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// answer writes out as JSON with status, or err when the call failed.
+func answer(w http.ResponseWriter, r *http.Request, status int, out any, err error) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, r, status, out)
+}
+
 func writeError(w http.ResponseWriter, err error) {
 	var ae *APIError
 	if !errors.As(err, &ae) {
@@ -213,11 +222,7 @@ func (s *Server) postRequest(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getRequest(w http.ResponseWriter, r *http.Request) {
 	out, err := s.e.Request(r.PathValue("id"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, out)
+	answer(w, r, http.StatusOK, out, err)
 }
 
 func (s *Server) postCode(w http.ResponseWriter, r *http.Request) {
@@ -227,11 +232,7 @@ func (s *Server) postCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := s.e.CreateCode(in)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, r, http.StatusCreated, out)
+	answer(w, r, http.StatusCreated, out, err)
 }
 
 func (s *Server) deleteCode(w http.ResponseWriter, r *http.Request) {
@@ -249,11 +250,7 @@ func (s *Server) joinCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := s.e.JoinCode(r.PathValue("code"), in)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, r, http.StatusCreated, out)
+	answer(w, r, http.StatusCreated, out, err)
 }
 
 func (s *Server) getSessions(w http.ResponseWriter, r *http.Request) {
@@ -263,11 +260,7 @@ func (s *Server) getSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := s.e.Sessions(q)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, out)
+	answer(w, r, http.StatusOK, out, err)
 }
 
 func parseSessionQuery(v url.Values) (SessionQuery, error) {
@@ -301,11 +294,7 @@ func parseSessionQuery(v url.Values) (SessionQuery, error) {
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
 	out, err := s.e.Session(r.PathValue("id"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, out)
+	answer(w, r, http.StatusOK, out, err)
 }
 
 func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {

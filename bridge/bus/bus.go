@@ -251,11 +251,7 @@ func (b *Bus) shutdownServer() {
 // PutAgent stores an agent's status in KV bucket "agents"; it is
 // republished on acdbridge.agent.<agent>.
 func (b *Bus) PutAgent(ctx context.Context, a monitors.Agent) error {
-	data, err := EncodeAgent(a)
-	if err != nil {
-		return err
-	}
-	return b.put(ctx, b.agents, a.ID, data)
+	return put(ctx, b.agents, a.ID, EncodeAgent, a)
 }
 
 // DeleteAgent removes an agent from KV bucket "agents"; subscribers see an
@@ -267,11 +263,7 @@ func (b *Bus) DeleteAgent(ctx context.Context, id string) error {
 // PutQueue stores a queue's status in KV bucket "queues"; it is
 // republished on acdbridge.queue.<queue>.
 func (b *Bus) PutQueue(ctx context.Context, q monitors.Queue) error {
-	data, err := EncodeQueue(q)
-	if err != nil {
-		return err
-	}
-	return b.put(ctx, b.queues, q.ID, data)
+	return put(ctx, b.queues, q.ID, EncodeQueue, q)
 }
 
 // DeleteQueue removes a queue from KV bucket "queues".
@@ -282,14 +274,15 @@ func (b *Bus) DeleteQueue(ctx context.Context, id string) error {
 // PutAvailability stores an agent's desired availability in KV bucket
 // "availability"; it is republished on acdbridge.availability.<agent>.
 func (b *Bus) PutAvailability(ctx context.Context, d availability.Desired) error {
-	data, err := EncodeAvailability(d)
+	return put(ctx, b.availability, d.AgentID, EncodeAvailability, d)
+}
+
+// put stores v, encoded, under id in kv.
+func put[T any](ctx context.Context, kv jetstream.KeyValue, id string, encode func(T) ([]byte, error), v T) error {
+	data, err := encode(v)
 	if err != nil {
 		return err
 	}
-	return b.put(ctx, b.availability, d.AgentID, data)
-}
-
-func (b *Bus) put(ctx context.Context, kv jetstream.KeyValue, id string, data []byte) error {
 	if _, err := kv.Put(ctx, Token(id), data); err != nil {
 		return fmt.Errorf("put %q in KV bucket %q: %w", id, kv.Bucket(), err)
 	}

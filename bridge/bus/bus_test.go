@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/acdbridge/acdbridge/bridge/availability"
+	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/monitors"
 )
 
@@ -588,7 +589,7 @@ func TestEmbeddedPortInUse(t *testing.T) {
 // TestEmbeddedListener: the embedded server listens where it was told, on
 // loopback, and its log is relayed through hclog under bus.server.
 func TestEmbeddedListener(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	logger := hclog.New(&hclog.LoggerOptions{Name: "acdbridge", Level: hclog.Debug, Output: logs})
 	b, err := Open(ctxT(t), Config{DataDir: t.TempDir(), Listen: "127.0.0.1:-1"}, logger)
 	if err != nil {

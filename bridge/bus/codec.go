@@ -309,11 +309,7 @@ func EncodeAgent(a monitors.Agent) ([]byte, error) { return encode("agent", NewA
 
 // DecodeAgent reads an agent's payload.
 func DecodeAgent(data []byte) (monitors.Agent, error) {
-	m, err := decode[AgentMsg]("agent", data)
-	if err != nil {
-		return monitors.Agent{}, err
-	}
-	return m.Agent(), nil
+	return decode("agent", data, AgentMsg.Agent)
 }
 
 // EncodeQueue is a queue's payload.
@@ -321,11 +317,7 @@ func EncodeQueue(q monitors.Queue) ([]byte, error) { return encode("queue", NewQ
 
 // DecodeQueue reads a queue's payload.
 func DecodeQueue(data []byte) (monitors.Queue, error) {
-	m, err := decode[QueueMsg]("queue", data)
-	if err != nil {
-		return monitors.Queue{}, err
-	}
-	return m.Queue(), nil
+	return decode("queue", data, QueueMsg.Queue)
 }
 
 // EncodeAvailability is a desired availability's payload.
@@ -335,11 +327,7 @@ func EncodeAvailability(d availability.Desired) ([]byte, error) {
 
 // DecodeAvailability reads a desired availability's payload.
 func DecodeAvailability(data []byte) (availability.Desired, error) {
-	m, err := decode[AvailabilityMsg]("availability", data, "available")
-	if err != nil {
-		return availability.Desired{}, err
-	}
-	return m.Desired(), nil
+	return decode("availability", data, AvailabilityMsg.Desired, "available")
 }
 
 // EncodeRequest is a customer request's payload.
@@ -347,11 +335,7 @@ func EncodeRequest(r monitors.Request) ([]byte, error) { return encode("request"
 
 // DecodeRequest reads a customer request's payload.
 func DecodeRequest(data []byte) (monitors.Request, error) {
-	m, err := decode[RequestMsg]("request", data)
-	if err != nil {
-		return monitors.Request{}, err
-	}
-	return m.Request(), nil
+	return decode("request", data, RequestMsg.Request)
 }
 
 // EncodeSession is an ended session's payload.
@@ -361,11 +345,7 @@ func EncodeSession(s monitors.SessionSummary) ([]byte, error) {
 
 // DecodeSession reads an ended session's payload.
 func DecodeSession(data []byte) (monitors.SessionSummary, error) {
-	m, err := decode[SessionMsg]("session", data)
-	if err != nil {
-		return monitors.SessionSummary{}, err
-	}
-	return m.Session(), nil
+	return decode("session", data, SessionMsg.Session)
 }
 
 type validator interface{ Validate() error }
@@ -383,10 +363,12 @@ func encode(kind string, m validator) ([]byte, error) {
 	return data, nil
 }
 
-// decode reads a JSON object into M and validates it. present lists keys
-// that must be there although their zero value is valid (a bool).
-func decode[M validator](kind string, data []byte, present ...string) (M, error) {
-	var m, zero M
+// decode reads a JSON object into M, validates it, and returns what it
+// carries. present lists keys that must be there although their zero value
+// is valid (a bool).
+func decode[M validator, T any](kind string, data []byte, carried func(M) T, present ...string) (T, error) {
+	var m M
+	var zero T
 	if err := json.Unmarshal(data, &m); err != nil {
 		return zero, fmt.Errorf("decode %s message: expected a JSON object with \"v\": %d: %w", kind, Version, err)
 	}
@@ -404,7 +386,7 @@ func decode[M validator](kind string, data []byte, present ...string) (M, error)
 			}
 		}
 	}
-	return m, nil
+	return carried(m), nil
 }
 
 func checkVersion(v int) error {

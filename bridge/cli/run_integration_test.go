@@ -4,10 +4,8 @@ package cli_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -15,40 +13,37 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/acdbridge/acdbridge/internal/testutil"
 )
 
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+// startBridge starts cmd with its output collected while the test reads
+// it; when the test ends it kills cmd and, if the test failed, logs the
+// output.
+func startBridge(t *testing.T, cmd *exec.Cmd) (stdout, stderr *testutil.SyncBuffer) {
+	t.Helper()
+	stdout, stderr = &testutil.SyncBuffer{}, &testutil.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		}
+	})
+	return stdout, stderr
 }
 
 // waitFor polls cond until it holds (a hang guard, not a timing assertion).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testutil.WaitFor(t, what, 60*time.Second, 100*time.Millisecond, cond)
 }
 
 func httpGet(url string) (int, string) {
@@ -83,18 +78,7 @@ api {
 }
 `), 0o644)
 	cmd := exec.Command(binary(t), "run", "--config", cfg, "--summary-every", "1s", "--log-format", "json")
-	var stdout, stderr lockedBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-		}
-	}()
+	stdout, stderr := startBridge(t, cmd)
 	var api, natsURL string
 	waitFor(t, "the api and bus lines", func() bool {
 		out := stdout.String()
@@ -156,17 +140,7 @@ api {
 		t.Fatalf("no availability line on the console:\n%s", out)
 	}
 
-	cmd.Process.Signal(syscall.SIGTERM)
-	errc := make(chan error, 1)
-	go func() { errc <- cmd.Wait() }()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("still running 30 s after SIGTERM")
-	}
+	terminate(t, cmd, 30*time.Second)
 	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
 		if !json.Valid([]byte(line)) {
 			t.Fatalf("--log-format json wrote a line that is not JSON: %q", line)
@@ -192,18 +166,7 @@ api {
 `), 0o644)
 	cmd := exec.Command(binary(t), "run", "--config", cfg)
 	cmd.Env = append(os.Environ(), "ACDBRIDGE_SOURCE_TOKEN=sep-token")
-	var stdout, stderr lockedBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-		}
-	}()
+	stdout, stderr := startBridge(t, cmd)
 	waitFor(t, "25 agents' availability on the console", func() bool {
 		return strings.Count(stdout.String(), " v1\n") >= 25
 	})
@@ -236,17 +199,9 @@ func TestConfigValidate(t *testing.T) {
 		{good, "good.hcl: valid", "", 0},
 		{bad, "", "bad.hcl:2:12: listen: expected an explicit host", 1},
 	} {
-		cmd := exec.Command(binary(t), "config", "validate", tc.file)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		status := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			status = ee.ExitCode()
-		}
-		if status != tc.status || !strings.Contains(out.String(), tc.out) || !strings.Contains(errb.String(), tc.err) {
-			t.Errorf("validate %s: %d %q %q", tc.file, status, out.String(), errb.String())
+		status, out, errb := runBinary(t, "config", "validate", tc.file)
+		if status != tc.status || !strings.Contains(out, tc.out) || !strings.Contains(errb, tc.err) {
+			t.Errorf("validate %s: %d %q %q", tc.file, status, out, errb)
 		}
 	}
 }

@@ -31,6 +31,24 @@ func binary(t *testing.T) string {
 	return bin
 }
 
+// runBinary runs the binary with args to its end and returns its exit
+// status, stdout and stderr.
+func runBinary(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	status := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		status = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return status, out.String(), errb.String()
+}
+
 type simProc struct {
 	cmd   *exec.Cmd
 	base  string
@@ -103,6 +121,25 @@ func (p *simProc) get(t *testing.T, path string) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// terminate sends cmd SIGTERM and fails the test unless it exits cleanly
+// within d.
+func terminate(t *testing.T, cmd *exec.Cmd, d time.Duration) {
+	t.Helper()
+	cmd.Process.Signal(syscall.SIGTERM)
+	errc := make(chan error, 1)
+	go func() { errc <- cmd.Wait() }()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(d):
+		t.Fatalf("still running %d s after SIGTERM", int(d.Seconds()))
+	}
+}
+
+// runCurl runs a curl command line in bash and returns the body and the
+// HTTP status; curl's exit status 28 (--max-time reached) is not a failure.
 func runCurl(t *testing.T, line string, env ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command("bash", "-c", line+` -w '\n%{http_code}'`)
@@ -186,17 +223,7 @@ func TestReadmeExamples(t *testing.T) {
 			line = strings.ReplaceAll(line, "123456789", c.Code)
 		}
 		t.Run(line, func(t *testing.T) {
-			cmd := exec.Command("bash", "-c", "cd "+dir+" && "+line+` -w '\n%{http_code}'`)
-			cmd.Env = append(os.Environ(), env)
-			outb, err := cmd.Output()
-			var ee *exec.ExitError
-			if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 28) {
-				t.Fatalf("%v", err)
-			}
-			out := strings.TrimSpace(string(outb))
-			i := strings.LastIndexByte(out, '\n')
-			status := out[i+1:]
-			body := out[:max(i, 0)]
+			body, status := runCurl(t, "cd "+dir+" && "+line, env)
 			switch {
 			case strings.Contains(line, "/stream"):
 				if !strings.Contains(body, "retry: 2000") {
@@ -204,19 +231,19 @@ func TestReadmeExamples(t *testing.T) {
 				}
 			case strings.Contains(line, "/join"):
 				// The agent may be offline in this run: 409 says so clearly.
-				if status != "201" && status != "409" {
-					t.Fatalf("status %s, body %s", status, body)
+				if status != 201 && status != 409 {
+					t.Fatalf("status %d, body %s", status, body)
 				}
 			case strings.Contains(line, "-o part.rec"):
-				if status != "206" {
-					t.Fatalf("status %s", status)
+				if status != 206 {
+					t.Fatalf("status %d", status)
 				}
 				if st, err := os.Stat(filepath.Join(dir, "part.rec")); err != nil || st.Size() != 1024 {
 					t.Fatalf("part.rec: %v %v", st, err)
 				}
 			default:
-				if status[0] != '2' {
-					t.Fatalf("status %s, body %s", status, body)
+				if status/100 != 2 {
+					t.Fatalf("status %d, body %s", status, body)
 				}
 				if body != "" && !json.Valid([]byte(body)) {
 					t.Fatalf("not JSON: %s", body)
@@ -256,17 +283,7 @@ func TestSimulatorAuthAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	errc := make(chan error, 1)
-	go func() { errc <- p.cmd.Wait() }()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("still running 20 s after SIGTERM")
-	}
+	terminate(t, p.cmd, 20*time.Second)
 }
 
 func TestSameSeedSameHistoryAcrossProcesses(t *testing.T) {
@@ -319,19 +336,9 @@ func TestExitStatuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			cmd := exec.Command(binary(t), tc.args...)
-			var out, errb bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &errb
-			err := cmd.Run()
-			status := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				status = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if status != tc.status || !strings.Contains(errb.String(), tc.stderr) || !strings.Contains(out.String(), tc.stdout) {
-				t.Fatalf("status %d, stderr %q, stdout %q; want %d, %q, %q", status, errb.String(), out.String(), tc.status, tc.stderr, tc.stdout)
+			status, out, errb := runBinary(t, tc.args...)
+			if status != tc.status || !strings.Contains(errb, tc.stderr) || !strings.Contains(out, tc.stdout) {
+				t.Fatalf("status %d, stderr %q, stdout %q; want %d, %q, %q", status, errb, out, tc.status, tc.stderr, tc.stdout)
 			}
 		})
 	}

@@ -156,30 +156,37 @@ func Load(path string) (Config, error) {
 // file.
 func EvalContext() *hcl.EvalContext {
 	return &hcl.EvalContext{Functions: map[string]function.Function{
-		"env": function.New(&function.Spec{
-			Params: []function.Parameter{{Name: "name", Type: cty.String}},
-			Type:   function.StaticReturnType(cty.String),
-			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-				name := args[0].AsString()
-				v, ok := os.LookupEnv(name)
-				if !ok {
-					return cty.NilVal, fmt.Errorf("environment variable %s is not set", name)
-				}
-				return cty.StringVal(v), nil
-			},
+		"env": stringFunc("name", func(name string) (string, error) {
+			v, ok := os.LookupEnv(name)
+			if !ok {
+				return "", fmt.Errorf("environment variable %s is not set", name)
+			}
+			return v, nil
 		}),
-		"file": function.New(&function.Spec{
-			Params: []function.Parameter{{Name: "path", Type: cty.String}},
-			Type:   function.StaticReturnType(cty.String),
-			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-				b, err := os.ReadFile(args[0].AsString())
-				if err != nil {
-					return cty.NilVal, fmt.Errorf("read %s: %w", args[0].AsString(), err)
-				}
-				return cty.StringVal(strings.TrimRight(string(b), "\r\n")), nil
-			},
+		"file": stringFunc("path", func(path string) (string, error) {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return "", fmt.Errorf("read %s: %w", path, err)
+			}
+			return strings.TrimRight(string(b), "\r\n"), nil
 		}),
 	}}
+}
+
+// stringFunc is an HCL function of one string, named param, that returns a
+// string.
+func stringFunc(param string, impl func(string) (string, error)) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: param, Type: cty.String}},
+		Type:   function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			v, err := impl(args[0].AsString())
+			if err != nil {
+				return cty.NilVal, err
+			}
+			return cty.StringVal(v), nil
+		},
+	})
 }
 
 // Parse reads and validates a configuration from HCL source.

@@ -344,43 +344,34 @@ func prefix(err error, format string, args ...any) error {
 // believe that agent vanished, which is worse than keeping the last good
 // table until the next one.
 func convertAgents(rows []wireAgent) ([]monitors.Agent, error) {
-	if rows == nil {
-		return nil, badf(KindBadValue, "agents: expected a list, got none")
-	}
-	out := make([]monitors.Agent, len(rows))
-	seen := make(map[string]struct{}, len(rows))
-	for i, w := range rows {
-		a, err := convertAgent(w)
-		if err != nil {
-			return nil, prefix(err, "agents[%d] of %d", i, len(rows))
-		}
-		if _, dup := seen[a.ID]; dup {
-			return nil, badf(KindBadValue, "agents[%d] of %d: expected unique ids, got agent %q twice", i, len(rows), a.ID)
-		}
-		seen[a.ID] = struct{}{}
-		out[i] = a
-	}
-	return out, nil
+	return convertTable(rows, "agent", convertAgent, func(a monitors.Agent) string { return a.ID })
 }
 
 // convertQueues checks and converts a whole queue table; one bad row
 // rejects it, as for agents.
 func convertQueues(rows []wireQueue, asOf time.Time) ([]monitors.Queue, error) {
+	convert := func(w wireQueue) (monitors.Queue, error) { return convertQueue(w, asOf) }
+	return convertTable(rows, "queue", convert, func(q monitors.Queue) string { return q.ID })
+}
+
+// convertTable converts every row of a table of what ("agent", "queue"),
+// refusing the whole table for one bad row or one id seen twice.
+func convertTable[W, T any](rows []W, what string, convert func(W) (T, error), id func(T) string) ([]T, error) {
 	if rows == nil {
-		return nil, badf(KindBadValue, "queues: expected a list, got none")
+		return nil, badf(KindBadValue, "%ss: expected a list, got none", what)
 	}
-	out := make([]monitors.Queue, len(rows))
+	out := make([]T, len(rows))
 	seen := make(map[string]struct{}, len(rows))
 	for i, w := range rows {
-		q, err := convertQueue(w, asOf)
+		v, err := convert(w)
 		if err != nil {
-			return nil, prefix(err, "queues[%d] of %d", i, len(rows))
+			return nil, prefix(err, "%ss[%d] of %d", what, i, len(rows))
 		}
-		if _, dup := seen[q.ID]; dup {
-			return nil, badf(KindBadValue, "queues[%d] of %d: expected unique ids, got queue %q twice", i, len(rows), q.ID)
+		if _, dup := seen[id(v)]; dup {
+			return nil, badf(KindBadValue, "%ss[%d] of %d: expected unique ids, got %s %q twice", what, i, len(rows), what, id(v))
 		}
-		seen[q.ID] = struct{}{}
-		out[i] = q
+		seen[id(v)] = struct{}{}
+		out[i] = v
 	}
 	return out, nil
 }
@@ -403,17 +394,10 @@ type queuesSnapshot struct {
 // Errors are *PayloadError.
 func decodeAgents(body []byte) (agentsSnapshot, error) {
 	var w wireAgentsSnapshot
-	if err := unmarshal(body, &w); err != nil {
+	if err := decodeBody(body, &w); err != nil {
 		return agentsSnapshot{}, err
 	}
-	if err := w.check(); err != nil {
-		return agentsSnapshot{}, err
-	}
-	seq, err := required(w.Sequence, "sequence")
-	if err != nil {
-		return agentsSnapshot{}, err
-	}
-	asOf, err := requiredTime(w.AsOf, "as_of")
+	seq, asOf, err := stamp(w.Sequence, w.AsOf)
 	if err != nil {
 		return agentsSnapshot{}, err
 	}
@@ -428,17 +412,10 @@ func decodeAgents(body []byte) (agentsSnapshot, error) {
 // Errors are *PayloadError.
 func decodeQueues(body []byte) (queuesSnapshot, error) {
 	var w wireQueuesSnapshot
-	if err := unmarshal(body, &w); err != nil {
+	if err := decodeBody(body, &w); err != nil {
 		return queuesSnapshot{}, err
 	}
-	if err := w.check(); err != nil {
-		return queuesSnapshot{}, err
-	}
-	seq, err := required(w.Sequence, "sequence")
-	if err != nil {
-		return queuesSnapshot{}, err
-	}
-	asOf, err := requiredTime(w.AsOf, "as_of")
+	seq, asOf, err := stamp(w.Sequence, w.AsOf)
 	if err != nil {
 		return queuesSnapshot{}, err
 	}
@@ -447,6 +424,29 @@ func decodeQueues(body []byte) (queuesSnapshot, error) {
 		return queuesSnapshot{}, err
 	}
 	return queuesSnapshot{seq: seq, asOf: asOf, queues: queues}, nil
+}
+
+// decodeBody decodes a top-level body into w, which embeds errorField, and
+// refuses an error body behind a 200.
+func decodeBody(body []byte, w interface{ check() error }) error {
+	if err := unmarshal(body, w); err != nil {
+		return err
+	}
+	return w.check()
+}
+
+// stamp checks the sequence and as_of that snapshots, resets and
+// heartbeats carry.
+func stamp(seq *uint64, asOf *time.Time) (uint64, time.Time, error) {
+	s, err := required(seq, "sequence")
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	t, err := requiredTime(asOf, "as_of")
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	return s, t, nil
 }
 
 // Stream event names (the `event:` field).
@@ -488,72 +488,25 @@ func decodeEvent(name, data string) (event, error) {
 	b := []byte(data)
 	switch name {
 	case evAgent:
-		var w struct {
-			errorField
-			wireAgent
-		}
-		if err := unmarshal(b, &w); err != nil {
-			return event{}, err
-		}
-		if err := w.check(); err != nil {
-			return event{}, err
-		}
-		a, err := convertAgent(w.wireAgent)
+		a, err := decodeRow(b, convertAgent)
 		return event{name: name, agent: a}, err
 	case evQueue:
-		var w struct {
-			errorField
-			wireQueue
-		}
-		if err := unmarshal(b, &w); err != nil {
-			return event{}, err
-		}
-		if err := w.check(); err != nil {
-			return event{}, err
-		}
-		q, err := convertQueue(w.wireQueue, time.Time{})
+		q, err := decodeRow(b, func(w wireQueue) (monitors.Queue, error) { return convertQueue(w, time.Time{}) })
 		return event{name: name, queue: q}, err
 	case evRequest:
-		var w struct {
-			errorField
-			wireRequest
-		}
-		if err := unmarshal(b, &w); err != nil {
-			return event{}, err
-		}
-		if err := w.check(); err != nil {
-			return event{}, err
-		}
-		r, err := convertRequest(w.wireRequest)
+		r, err := decodeRow(b, convertRequest)
 		return event{name: name, request: r}, err
 	case evSessionEnded:
-		var w struct {
-			errorField
-			wireSession
-		}
-		if err := unmarshal(b, &w); err != nil {
-			return event{}, err
-		}
-		if err := w.check(); err != nil {
-			return event{}, err
-		}
-		s, err := convertSession(w.wireSession)
+		s, err := decodeRow(b, convertSession)
 		return event{name: name, session: s}, err
 	case evReset:
 		return decodeReset(b)
 	case evHeartbeat:
 		var w wireHeartbeat
-		if err := unmarshal(b, &w); err != nil {
+		if err := decodeBody(b, &w); err != nil {
 			return event{}, err
 		}
-		if err := w.check(); err != nil {
-			return event{}, err
-		}
-		seq, err := required(w.Sequence, "sequence")
-		if err != nil {
-			return event{}, err
-		}
-		asOf, err := requiredTime(w.AsOf, "as_of")
+		seq, asOf, err := stamp(w.Sequence, w.AsOf)
 		if err != nil {
 			return event{}, err
 		}
@@ -570,19 +523,30 @@ func decodeEvent(name, data string) (event, error) {
 	return event{name: evUnknown}, nil
 }
 
+// decodeRow decodes and converts the data of an event that carries one row
+// (an agent, queue, request or session). The row's fields stand at the top
+// level beside a possible error body, so the data is decoded as the row,
+// then as errorField for the error body; what decodes as the row always
+// decodes as errorField.
+func decodeRow[W, T any](b []byte, convert func(W) (T, error)) (T, error) {
+	var zero T
+	var row W
+	if err := unmarshal(b, &row); err != nil {
+		return zero, err
+	}
+	var e errorField
+	if err := decodeBody(b, &e); err != nil {
+		return zero, err
+	}
+	return convert(row)
+}
+
 func decodeReset(b []byte) (event, error) {
 	var w wireReset
-	if err := unmarshal(b, &w); err != nil {
+	if err := decodeBody(b, &w); err != nil {
 		return event{}, err
 	}
-	if err := w.check(); err != nil {
-		return event{}, err
-	}
-	seq, err := required(w.Sequence, "sequence")
-	if err != nil {
-		return event{}, err
-	}
-	asOf, err := requiredTime(w.AsOf, "as_of")
+	seq, asOf, err := stamp(w.Sequence, w.AsOf)
 	if err != nil {
 		return event{}, err
 	}

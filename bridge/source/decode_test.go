@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/monitors"
 )
 
@@ -156,7 +157,7 @@ func TestRetryAfterHeader(t *testing.T) {
 }
 
 func TestLimitedLoggerHoldsBackRepeats(t *testing.T) {
-	buf := &syncBuffer{}
+	buf := &testutil.SyncBuffer{}
 	l := newLimitedLogger(hclog.New(&hclog.LoggerOptions{Output: buf, Level: hclog.Trace}))
 	now := testStart
 	l.now = func() time.Time { return now }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/monitors"
 	"github.com/acdbridge/acdbridge/simulator"
 )
@@ -262,27 +263,9 @@ func (p *picture) seq() uint64 {
 type running struct {
 	c    *Client
 	reg  *prometheus.Registry
-	log  *syncBuffer
+	log  *testutil.SyncBuffer
 	pic  *picture
 	stop func()
-}
-
-// syncBuffer is a log sink safe for the client's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // fastConfig is a config with short intervals for tests.
@@ -307,7 +290,7 @@ func start(t *testing.T, cfg Config) *running {
 func startWith(t *testing.T, cfg Config, tweak func(*Client)) *running {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	buf := &syncBuffer{}
+	buf := &testutil.SyncBuffer{}
 	logger := hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Debug, Output: buf})
 	c, err := New(cfg, logger, reg)
 	if err != nil {
@@ -360,13 +343,7 @@ func startWith(t *testing.T, cfg Config, tweak func(*Client)) *running {
 // waitFor waits until cond holds, failing the test after the hang guard.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(hangGuard)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testutil.WaitFor(t, what, hangGuard, 2*time.Millisecond, cond)
 }
 
 // metric reads one series from the registry: name without the
