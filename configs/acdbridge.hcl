@@ -26,3 +26,10 @@ availability {
 api {
   listen = "127.0.0.1:8080"
 }
+
+# External adapter executables; one named like a built-in overrides it.
+plugins_dir = "./plugins"
+
+# The log adapter prints every call it gets (adapters/log/README.md).
+adapter "log" "console" {
+}

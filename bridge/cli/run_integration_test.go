@@ -76,6 +76,9 @@ bus {
 api {
   listen = "127.0.0.1:0"
 }
+adapter "log" "console" {
+  level = "debug"
+}
 `), 0o644)
 	cmd := exec.Command(binary(t), "run", "--config", cfg, "--summary-every", "1s", "--log-format", "json")
 	stdout, stderr := startBridge(t, cmd)
@@ -128,7 +131,8 @@ api {
 		`acdbridge_agents{status="available"}`, `acdbridge_source_stale 0`, `acdbridge_propagation_seconds_bucket`,
 		`acdbridge_availability_changes_total{available="false"}`, `acdbridge_source_requests_total`,
 		`acdbridge_source_bad_payloads_total{kind="malformed_json"} 0`, `acdbridge_queue_waiting{queue="support"}`,
-		`go_goroutines`, `process_resident_memory_bytes`,
+		`go_goroutines`, `process_resident_memory_bytes`, `acdbridge_adapter_applied_total{adapter="console"}`,
+		`acdbridge_adapter_health{adapter="console"} 1`, `acdbridge_adapter_pending{adapter="console"}`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -192,12 +196,19 @@ func TestConfigValidate(t *testing.T) {
 	good, bad := filepath.Join(dir, "good.hcl"), filepath.Join(dir, "bad.hcl")
 	os.WriteFile(good, []byte("api {\n  listen = \"127.0.0.1:9\"\n}\n"), 0o644)
 	os.WriteFile(bad, []byte("api {\n  listen = \":9\"\n}\n"), 0o644)
+	badAdapter := filepath.Join(dir, "adapter.hcl")
+	os.WriteFile(badAdapter, []byte("adapter \"log\" \"console\" {\n  level = \"loud\"\n}\n"), 0o644)
+	unknown := filepath.Join(dir, "unknown.hcl")
+	os.WriteFile(unknown, []byte("adapter \"zendesk\" \"desk\" {\n}\n"), 0o644)
 	for _, tc := range []struct {
 		file, out, err string
 		status         int
 	}{
 		{good, "good.hcl: valid", "", 0},
 		{bad, "", "bad.hcl:2:12: listen: expected an explicit host", 1},
+		// The adapter, a real plugin process, checks its own settings.
+		{badAdapter, "", `adapter.hcl:2:11: adapter "log" "console": level: expected info or debug, got "loud"`, 1},
+		{unknown, "", `adapter "zendesk" "desk": no adapter of type "zendesk"`, 1},
 	} {
 		status, out, errb := runBinary(t, "config", "validate", tc.file)
 		if status != tc.status || !strings.Contains(out, tc.out) || !strings.Contains(errb, tc.err) {

@@ -33,6 +33,8 @@ type Config struct {
 	Bus          bus.Config // DataDir is set from data_dir
 	Availability availability.Rules
 	API          API
+	PluginsDir   string    // external adapter executables
+	Adapters     []Adapter // adapter "TYPE" "NAME" blocks
 }
 
 // Source is a remote-support service speaking the Remote Support API v1.
@@ -69,6 +71,8 @@ func Defaults() Config {
 		Bus:          bus.Config{Listen: bus.DefaultListen, DataDir: "./data"},
 		Availability: availability.DefaultRules(),
 		API:          API{Listen: "127.0.0.1:8080"},
+		PluginsDir:   "./plugins",
+		Adapters:     DefaultAdapters(),
 	}
 }
 
@@ -84,6 +88,8 @@ type file struct {
 	Bus          *busBlock          `hcl:"bus,block"`
 	Availability *availabilityBlock `hcl:"availability,block"`
 	API          *apiBlock          `hcl:"api,block"`
+	PluginsDir   *string            `hcl:"plugins_dir"`
+	Adapters     []adapterBlock     `hcl:"adapter,block"`
 	Body         hcl.Body           `hcl:",body"`
 }
 
@@ -344,6 +350,12 @@ func Parse(src []byte, filename string) (Config, error) {
 		c.API.Listen = *b.Listen
 		v.listen(b.Body, "listen", c.API.Listen)
 	}
+	if raw.PluginsDir != nil {
+		c.PluginsDir = *raw.PluginsDir
+	}
+	// A file says which adapters to run; only no file at all means the
+	// default log adapter.
+	c.Adapters = v.adapters(raw.Adapters)
 	if v.diags.HasErrors() {
 		return Config{}, v.diags
 	}

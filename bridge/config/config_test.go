@@ -53,6 +53,10 @@ func TestDefaultsMatchTheWrittenDefaults(t *testing.T) {
 	}
 	d := Defaults()
 	c.File = ""
+	if len(c.Adapters) != 1 || c.Adapters[0].Type != d.Adapters[0].Type || c.Adapters[0].Name != d.Adapters[0].Name ||
+		string(c.Adapters[0].Settings) != string(d.Adapters[0].Settings) || c.PluginsDir != d.PluginsDir {
+		t.Fatalf("configs/acdbridge.hcl's adapters drifted from Defaults(): %+v", c.Adapters)
+	}
 	if c.DataDir != d.DataDir || c.Source != nil || c.Simulator != d.Simulator || c.Bus != d.Bus || c.API != d.API {
 		t.Fatalf("configs/acdbridge.hcl drifted from Defaults():\n file %+v\n code %+v", c, d)
 	}
@@ -95,6 +99,10 @@ func TestConfigErrors(t *testing.T) {
 		{"precedence", "availability {\n  precedence = [\"away\", \"offline\"]\n}", `c.hcl:2:16: precedence: precedence [away offline]: expected each of offline`},
 		{"dwell", "availability {\n  min_dwell = \"-1s\"\n}", `c.hcl:2:15: min_dwell: expected a duration`},
 		{"data_dir", `data_dir = ""`, `data_dir: expected a folder`},
+		{"adapter twice", "adapter \"log\" \"a\" {}\nadapter \"log\" \"a\" {}", `c.hcl:2:1: adapter "log" "a" is declared twice`},
+		{"adapter name", "adapter \"log\" \"A B\" {}", `expected a type and a name of a-z, 0-9, - and _`},
+		{"adapter block inside", "adapter \"log\" \"a\" {\n  tls {}\n}", `c.hcl:2:3: Unexpected "tls" block`},
+		{"adapter env", "adapter \"log\" \"a\" {\n  secret = env(\"NOT_SET_ANYWHERE_42\")\n}", `c.hcl:2:12: Error in function call`},
 		{"syntax", "api {", `c.hcl:1:5: Unclosed configuration block`},
 	}
 	for _, tc := range tests {
@@ -137,5 +145,35 @@ func TestParseDuration(t *testing.T) {
 		if _, err := parseDuration(in); err == nil {
 			t.Errorf("%q accepted", in)
 		}
+	}
+}
+
+func TestAdapterBlocks(t *testing.T) {
+	t.Setenv("PBX_SECRET", "s3cret")
+	src := "adapter \"asterisk\" \"pbx1\" {\n  address = \"127.0.0.1:5038\"\n  secret  = env(\"PBX_SECRET\")\n  queues  = [\"support\", \"sales\"]\n  retries = 3\n}\nadapter \"asterisk\" \"pbx2\" {\n}\n"
+	c, err := Parse([]byte(src), "c.hcl")
+	if err != nil {
+		t.Fatal(Format(err))
+	}
+	if len(c.Adapters) != 2 || c.Adapters[0].Name != "pbx1" || c.Adapters[1].Name != "pbx2" {
+		t.Fatalf("adapters: %+v", c.Adapters)
+	}
+	a := c.Adapters[0]
+	if want := `{"address":"127.0.0.1:5038","queues":["support","sales"],"retries":3,"secret":"s3cret"}`; string(a.Settings) != want {
+		t.Fatalf("settings %s, want %s", a.Settings, want)
+	}
+	if got := a.FieldError("queues", "expected names of queues"); got != `c.hcl:4:13: adapter "asterisk" "pbx1": queues: expected names of queues` {
+		t.Fatalf("field error: %s", got)
+	}
+	if got := a.FieldError("timeout", "required"); got != `c.hcl:1:1: adapter "asterisk" "pbx1": timeout: required` {
+		t.Fatalf("missing field error: %s", got)
+	}
+	if string(c.Adapters[1].Settings) != "{}" {
+		t.Fatalf("empty block: %s", c.Adapters[1].Settings)
+	}
+	// A file without adapter blocks runs none; only no file at all runs the
+	// default log adapter.
+	if c, _ := Parse([]byte(`data_dir = "d"`), "c.hcl"); len(c.Adapters) != 0 {
+		t.Fatalf("adapters from nowhere: %+v", c.Adapters)
 	}
 }

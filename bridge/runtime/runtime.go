@@ -23,8 +23,10 @@ import (
 	"github.com/acdbridge/acdbridge/bridge/availability"
 	"github.com/acdbridge/acdbridge/bridge/bus"
 	"github.com/acdbridge/acdbridge/bridge/config"
+	"github.com/acdbridge/acdbridge/bridge/dispatch"
 	"github.com/acdbridge/acdbridge/bridge/source"
 	"github.com/acdbridge/acdbridge/monitors"
+	"github.com/acdbridge/acdbridge/plugins/host"
 	"github.com/acdbridge/acdbridge/simulator"
 )
 
@@ -51,6 +53,7 @@ type Bridge struct {
 	bus     *bus.Bus
 	pending pendingSet // publishes that failed, retried every tick
 	started bool
+	workers []*dispatch.Worker // one per adapter instance; set before the loop starts
 
 	simURL string
 }
@@ -125,6 +128,14 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 	b.bus = bs
 	b.avail = availability.NewEngine(cfg.Availability, known)
 	b.mu.Unlock()
+
+	defer host.CleanupAll()
+	if err := b.startAdapters(ctx, func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}); err != nil {
+		return err
+	}
 
 	if cfg.API.Listen != "" {
 		srv, err := api.New(cfg.API.Listen, b.opts.Registry, map[string]api.Check{"source": b.sourceReady}, b.log.Named("api"))
@@ -319,6 +330,9 @@ func (b *Bridge) publishAvailability(ctx context.Context, d availability.Desired
 		return
 	}
 	delete(b.pending.avail, d.AgentID)
+	for _, w := range b.workers {
+		w.Offer(d)
+	}
 	b.metrics.changes.WithLabelValues(fmt.Sprint(d.Available)).Inc()
 	word := "available"
 	if !d.Available {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/acdbridge/acdbridge/bridge/availability"
 	"github.com/acdbridge/acdbridge/bridge/config"
 	"github.com/acdbridge/acdbridge/monitors"
+	"github.com/acdbridge/acdbridge/plugins/host"
 	"github.com/acdbridge/acdbridge/simulator"
 )
 
@@ -34,6 +36,19 @@ type rig struct {
 }
 
 const rigToken = "rig-token"
+
+// Under go test, os.Executable is the test binary: built-in adapters run it
+// as `plugin serve NAME`, so it serves them when asked.
+func TestMain(m *testing.M) {
+	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
+		if err := host.ServeBuiltin(os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // newRig starts the rig. For a benchmark, the embedded NATS server listens
 // on a free loopback port, so that a subscriber measures what a third party
@@ -222,6 +237,26 @@ func TestAvailabilityFollowsTheSource(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(r.bridge.metrics.changes.WithLabelValues("false")); got < 50 {
 		t.Fatalf("only %g changes to unavailable in 40 steps", got)
+	}
+	// The default log adapter, a real plugin process, confirms the newest
+	// version of every agent.
+	kv := r.kv()
+	w := r.bridge.workers[0]
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		applied, behind := w.Applied(), 0
+		for id, d := range kv {
+			if applied[id] != d.Version {
+				behind++
+			}
+		}
+		if behind == 0 && len(applied) == len(kv) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the log adapter is behind on %d of %d agents", behind, len(kv))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
