@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/acdbridge/acdbridge/bridge/availability"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
@@ -113,6 +114,9 @@ func (w *Worker) Applied() map[string]uint64 {
 	}
 	return out
 }
+
+// Restarts is the counter of the adapter's restarts.
+func (w *Worker) Restarts() prometheus.Counter { return w.m.restarts }
 
 // Pending is how many agents wait to be delivered.
 func (w *Worker) Pending() int { return w.box.size() }

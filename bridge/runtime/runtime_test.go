@@ -17,6 +17,7 @@ import (
 	"github.com/acdbridge/acdbridge/bridge/config"
 	"github.com/acdbridge/acdbridge/monitors"
 	"github.com/acdbridge/acdbridge/plugins/host"
+	"github.com/acdbridge/acdbridge/plugins/sdk"
 	"github.com/acdbridge/acdbridge/simulator"
 )
 
@@ -40,6 +41,10 @@ const rigToken = "rig-token"
 // Under go test, os.Executable is the test binary: built-in adapters run it
 // as `plugin serve NAME`, so it serves them when asked.
 func TestMain(m *testing.M) {
+	if os.Getenv("ACDBRIDGE_TEST_RECORDER") == "1" {
+		sdk.Serve(&recorder{applied: map[string]uint64{}})
+		os.Exit(0)
+	}
 	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
 		if err := host.ServeBuiltin(os.Args[3]); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -53,7 +58,7 @@ func TestMain(m *testing.M) {
 // newRig starts the rig. For a benchmark, the embedded NATS server listens
 // on a free loopback port, so that a subscriber measures what a third party
 // sees.
-func newRig(t testing.TB, agents, queues, ring int) *rig {
+func newRig(t testing.TB, agents, queues, ring int, tweak ...func(*config.Config)) *rig {
 	t.Helper()
 	sc := simulator.DefaultScenario(agents, queues)
 	sc.Seed = 11
@@ -78,6 +83,9 @@ func newRig(t testing.TB, agents, queues, ring int) *rig {
 		// outside subscribers.
 		cfg.Source.ReconcileInterval = time.Minute
 		cfg.Bus.Listen = "127.0.0.1:0"
+	}
+	for _, f := range tweak {
+		f(&cfg)
 	}
 	reg := prometheus.NewRegistry()
 	b, err := New(Options{Config: cfg, Registry: reg, Tick: 50 * time.Millisecond})
