@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/acdbridge/acdbridge/plugins/host"
+	"github.com/acdbridge/acdbridge/plugins/plugintest"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -77,6 +80,63 @@ started, asked to describe itself, and stopped.`,
 			return nil
 		},
 	})
+	var settings string
+	check := &cobra.Command{
+		Use:   "check NAME-OR-PATH",
+		Short: "Run the conformance kit on an adapter; a pass/fail line per check",
+		Long: `Run the conformance kit (plugins/plugintest) on an adapter: a built-in or
+plugins-folder adapter by type, or any executable by path. It starts the
+adapter, checks the protocol's rules one by one (see docs/writing-an-adapter.md),
+kills it with SIGKILL and checks it again after a restart. Exit status 1 when
+any check fails.`,
+		Example: `  acdbridge plugins check log
+  acdbridge plugins check ./plugins/my-adapter --settings my-adapter.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var src host.Source
+			if strings.ContainsRune(args[0], os.PathSeparator) {
+				abs, err := filepath.Abs(args[0])
+				if err != nil {
+					return err
+				}
+				src = host.Source{Type: filepath.Base(abs), Origin: host.External, Path: abs}
+			} else {
+				cat, err := host.NewCatalog(dir)
+				if err != nil {
+					return err
+				}
+				if src, err = cat.Resolve(args[0]); err != nil {
+					return err
+				}
+			}
+			var js []byte
+			if settings != "" {
+				b, err := os.ReadFile(settings)
+				if err != nil {
+					return fmt.Errorf("--settings: %w", err)
+				}
+				js = b
+			}
+			log := hclog.New(&hclog.LoggerOptions{Name: "adapter", Output: cmd.ErrOrStderr(), Level: hclog.Warn})
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "conformance of %s (%s)\n", src.Type, src.Path)
+			failed := 0
+			for _, r := range plugintest.Run(cmd.Context(), plugintest.Options{Source: src, Settings: js, Logger: log}) {
+				if r.Err != nil {
+					failed++
+					fmt.Fprintf(out, "FAIL  %s: %v\n", r.Name, r.Err)
+				} else {
+					fmt.Fprintf(out, "PASS  %s\n", r.Name)
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d check(s) failed", failed)
+			}
+			return nil
+		},
+	}
+	check.Flags().StringVar(&settings, "settings", "", "a JSON file with settings the adapter must accept (default {})")
+	cmd.AddCommand(check)
 	return cmd
 }
 

@@ -216,3 +216,21 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestPluginsCommands(t *testing.T) {
+	status, out, errb := runBinary(t, "plugins", "list", "--plugins-dir", t.TempDir())
+	if status != 0 || !regexp.MustCompile(`(?m)^log\s+built-in\s+\S+\s+availability,requests,sessions,alerts\s`).MatchString(out) {
+		t.Fatalf("plugins list: %d\n%s\n%s", status, out, errb)
+	}
+	status, out, errb = runBinary(t, "plugins", "check", "log")
+	if status != 0 || strings.Count(out, "PASS  ") != 12 || strings.Contains(out, "FAIL") {
+		t.Fatalf("plugins check log: %d\n%s\n%s", status, out, errb)
+	}
+	// An executable that is not an adapter fails the first check, clearly.
+	fake := filepath.Join(t.TempDir(), "not-an-adapter")
+	os.WriteFile(fake, []byte("#!/bin/sh\necho hello\n"), 0o755)
+	status, out, _ = runBinary(t, "plugins", "check", fake)
+	if status != 1 || !strings.Contains(out, "FAIL  starts and completes the handshake") {
+		t.Fatalf("plugins check on a non-adapter: %d\n%s", status, out)
+	}
+}

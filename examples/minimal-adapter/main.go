@@ -15,9 +15,9 @@ type adapter struct {
 	applied map[string]uint64 // the newest version applied per agent
 }
 
-func (a *adapter) Info() sdk.Info                                { return sdk.Info{Name: "minimal", Version: "0.1.0"} }
-func (a *adapter) Configure(context.Context, sdk.Settings) error { return nil }
-func (a *adapter) Health(context.Context) sdk.Health             { return sdk.Health{Status: sdk.Up} }
+func (a *adapter) Info() sdk.Info                                    { return sdk.Info{Name: "minimal", Version: "0.1.0"} }
+func (a *adapter) Configure(_ context.Context, s sdk.Settings) error { return s.Decode(&struct{}{}) }
+func (a *adapter) Health(context.Context) sdk.Health                 { return sdk.Health{Status: sdk.Up} }
 
 func (a *adapter) SetAvailability(_ context.Context, items []sdk.Availability) []sdk.Result {
 	out := make([]sdk.Result, len(items))

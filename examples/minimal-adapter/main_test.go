@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/acdbridge/acdbridge/plugins/host"
+	"github.com/acdbridge/acdbridge/plugins/plugintest"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -28,30 +30,34 @@ func TestTheDocShowsThisCode(t *testing.T) {
 	}
 }
 
-// TestBuildAndRun builds this adapter and runs it as the bridge does.
-func TestBuildAndRun(t *testing.T) {
+// TestConformance builds this adapter and runs the conformance kit on it,
+// as the bridge would run it.
+func TestConformance(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "minimal")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	p, err := host.Launch(context.Background(), host.Source{Type: "minimal", Origin: host.External, Path: bin}, hclog.NewNullLogger())
+	src := host.Source{Type: "minimal", Origin: host.External, Path: bin}
+	results := plugintest.Run(context.Background(), plugintest.Options{Source: src})
+	var names []string
+	for _, r := range results {
+		names = append(names, r.Name)
+		if r.Err != nil {
+			t.Errorf("%s: %v", r.Name, r.Err)
+		}
+	}
+	want := []string{"starts and completes the handshake", "describes itself", "refuses an unknown setting and names it",
+		"accepts the settings given", "reports its health", "reconciles a whole desired state", "applies changes idempotently",
+		"ignores stale versions", "survives SIGKILL: restarts and reconciles"}
+	if strings.Join(names, "|") != strings.Join(want, "|") {
+		t.Fatalf("checks run: %q, want %q", names, want)
+	}
+	p, err := host.Launch(context.Background(), src, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Kill()
-	ctx := context.Background()
-	info, err := p.Describe(ctx)
-	if err != nil || info.Name != "minimal" || len(info.Capabilities) != 1 || info.Capabilities[0] != sdk.CapAvailability {
-		t.Fatalf("describe: %+v %v", info, err)
-	}
-	a := sdk.Availability{AgentID: "a-1", Version: 2, Reason: "remote-support"}
-	old := a
-	old.Version = 1
-	rs, err := p.SetAvailability(ctx, []sdk.Availability{a, a, old})
-	if err != nil || rs[0].Outcome != sdk.Applied || rs[1].Outcome != sdk.Ignored || rs[2].Outcome != sdk.Ignored {
-		t.Fatalf("set: %+v %v", rs, err)
-	}
-	if _, err := p.HandleRequest(ctx, sdk.Request{ID: "r-1"}); err == nil {
-		t.Fatal("a call outside its capabilities succeeded")
+	if _, err := p.HandleRequest(context.Background(), sdk.Request{ID: "r-1"}); !errors.Is(err, sdk.ErrUnsupported) {
+		t.Fatalf("a call outside its capabilities: %v", err)
 	}
 }

@@ -1,0 +1,51 @@
+package host_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/acdbridge/acdbridge/bridge/config"
+	"github.com/acdbridge/acdbridge/plugins/host"
+	"github.com/acdbridge/acdbridge/plugins/plugintest"
+)
+
+// TestEveryBuiltin walks the built-in map: each adapter has a sample.hcl
+// that parses as a bridge config, a README that shows it word for word, and
+// passes the conformance kit with the sample's settings.
+func TestEveryBuiltin(t *testing.T) {
+	for name := range host.Builtins() {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("..", "..", "adapters", name)
+			sample, err := os.ReadFile(filepath.Join(dir, "sample.hcl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(readme), "```hcl\n"+string(sample)+"```") {
+				t.Error("README.md does not show sample.hcl word for word")
+			}
+			cfg, err := config.Parse(sample, filepath.Join(dir, "sample.hcl"))
+			if err != nil {
+				t.Fatal(config.Format(err))
+			}
+			if len(cfg.Adapters) != 1 || cfg.Adapters[0].Type != name {
+				t.Fatalf("sample.hcl declares %+v, want one adapter of type %s", cfg.Adapters, name)
+			}
+			t.Setenv("ACDBRIDGE_TEST_SERVE", name)
+			for _, r := range plugintest.Run(context.Background(), plugintest.Options{
+				Source:   host.Source{Type: name, Origin: host.Builtin, Path: os.Args[0]},
+				Settings: cfg.Adapters[0].Settings,
+			}) {
+				if r.Err != nil {
+					t.Errorf("conformance: %s: %v", r.Name, r.Err)
+				}
+			}
+		})
+	}
+}
