@@ -30,7 +30,7 @@ Errors are printed as file:line:col: message.`,
 				return errors.New(args[0] + " is not valid")
 			}
 			log := hclog.New(&hclog.LoggerOptions{Name: "acdbridge", Output: cmd.ErrOrStderr(), Level: hclog.Warn})
-			if err := runtime.CheckAdapters(cmd.Context(), cfg, log); err != nil {
+			if _, err := runtime.CheckAdapters(cmd.Context(), cfg, log); err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), err)
 				return errors.New(args[0] + " is not valid")
 			}

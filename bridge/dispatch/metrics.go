@@ -9,6 +9,7 @@ import (
 type Metrics struct {
 	reg         prometheus.Registerer
 	applied     *prometheus.CounterVec
+	events      *prometheus.CounterVec
 	retries     *prometheus.CounterVec
 	deadLetters *prometheus.CounterVec
 	errors      *prometheus.CounterVec
@@ -26,6 +27,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg: reg,
 		applied: f.NewCounterVec(prometheus.CounterOpts{Namespace: "acdbridge", Subsystem: "adapter", Name: "applied_total",
 			Help: "Availability changes the adapter applied."}, l),
+		events: f.NewCounterVec(prometheus.CounterOpts{Namespace: "acdbridge", Subsystem: "adapter", Name: "events_total",
+			Help: "Requests, sessions and alerts the adapter handled."}, l),
 		retries: f.NewCounterVec(prometheus.CounterOpts{Namespace: "acdbridge", Subsystem: "adapter", Name: "retries_total",
 			Help: "Changes the adapter marked retryable, to be sent again."}, l),
 		deadLetters: f.NewCounterVec(prometheus.CounterOpts{Namespace: "acdbridge", Subsystem: "adapter", Name: "dead_letters_total",
@@ -46,9 +49,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 type workerMetrics struct {
-	applied, retries, deadLetters, errors, restarts prometheus.Counter
-	health                                          prometheus.Gauge
-	lag, callSeconds                                prometheus.Observer
+	applied, events, retries, deadLetters, errors, restarts prometheus.Counter
+	health                                                  prometheus.Gauge
+	lag, callSeconds                                        prometheus.Observer
 }
 
 // forAdapter makes every series of one adapter exist at zero, and a gauge
@@ -59,7 +62,7 @@ func (m *Metrics) forAdapter(name string, pending func() int) workerMetrics {
 		func() float64 { return float64(pending()) })
 	_ = m.reg.Register(gf) // a worker of the same name again (tests) keeps the first gauge
 	return workerMetrics{
-		applied: m.applied.WithLabelValues(name), retries: m.retries.WithLabelValues(name),
+		applied: m.applied.WithLabelValues(name), events: m.events.WithLabelValues(name), retries: m.retries.WithLabelValues(name),
 		deadLetters: m.deadLetters.WithLabelValues(name), errors: m.errors.WithLabelValues(name),
 		restarts: m.restarts.WithLabelValues(name), health: m.health.WithLabelValues(name),
 		lag: m.lag.WithLabelValues(name), callSeconds: m.callSeconds.WithLabelValues(name),

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/acdbridge/acdbridge/bridge/availability"
+	"github.com/acdbridge/acdbridge/bridge/bus"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -30,8 +31,7 @@ type Target interface {
 
 // Instance is one running adapter process.
 type Instance interface {
-	Target
-	Health(ctx context.Context) (sdk.Health, error)
+	sdk.Client
 	Exited() bool
 	Kill()
 }
@@ -55,6 +55,10 @@ type Options struct {
 	Decorate func(*sdk.Availability)
 	Logger   hclog.Logger
 	Metrics  *Metrics
+	// EventsOnly is for an adapter without the availability capability:
+	// the worker keeps it running (for HandleEvent) but sends no
+	// availability.
+	EventsOnly bool
 }
 
 // Worker delivers to one adapter instance.
@@ -70,6 +74,7 @@ type Worker struct {
 	attempts map[string]int    // retries so far of a retryable agent
 	health   sdk.Health
 	lastErr  error
+	current  Instance // the running instance, nil while it is (re)started
 }
 
 // NewWorker makes a worker; Run starts it.
@@ -102,7 +107,11 @@ func NewWorker(opts Options) (*Worker, error) {
 }
 
 // Offer queues a change for the adapter. It never blocks.
-func (w *Worker) Offer(d availability.Desired) { w.box.put(d) }
+func (w *Worker) Offer(d availability.Desired) {
+	if !w.opts.EventsOnly {
+		w.box.put(d)
+	}
+}
 
 // Applied is the newest version the adapter confirmed for each agent.
 func (w *Worker) Applied() map[string]uint64 {
@@ -114,6 +123,9 @@ func (w *Worker) Applied() map[string]uint64 {
 	}
 	return out
 }
+
+// Events is the counter of requests, sessions and alerts the adapter handled.
+func (w *Worker) Events() prometheus.Counter { return w.m.events }
 
 // Restarts is the counter of the adapter's restarts.
 func (w *Worker) Restarts() prometheus.Counter { return w.m.restarts }
@@ -193,6 +205,14 @@ func (w *Worker) serveWithHealth(ctx context.Context, inst Instance) error {
 			w.m.health.Set(float64(h.Status))
 		}
 	}()
+	w.mu.Lock()
+	w.current = inst
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.current = nil
+		w.mu.Unlock()
+	}()
 	err := w.Serve(ctx, inst)
 	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
 		return c
@@ -203,6 +223,10 @@ func (w *Worker) serveWithHealth(ctx context.Context, inst Instance) error {
 // Serve reconciles t with the whole desired state, then delivers offered
 // changes in batches until ctx ends (nil) or a call fails (the error).
 func (w *Worker) Serve(ctx context.Context, t Target) error {
+	if w.opts.EventsOnly {
+		<-ctx.Done()
+		return nil
+	}
 	all := w.opts.Desired()
 	ids := make([]string, 0, len(all))
 	for id := range all {
@@ -324,6 +348,57 @@ func (w *Worker) deliver(ctx context.Context, items []availability.Desired, call
 		}
 	}
 	return nil
+}
+
+// HandleEvent hands a request, session or alert from the EVENTS stream to
+// the adapter: nil when it is done with it, an error wrapping
+// bus.ErrPermanent when it refused it for good (a dead letter), and any
+// other error to have it delivered again later (the adapter is restarting,
+// or said retryable).
+func (w *Worker) HandleEvent(ctx context.Context, ev bus.Event) error {
+	w.mu.Lock()
+	inst := w.current
+	w.mu.Unlock()
+	if inst == nil {
+		return errors.New("the adapter is not running yet")
+	}
+	cctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
+	defer cancel()
+	var r sdk.Result
+	var err error
+	switch ev.Kind {
+	case bus.KindRequest:
+		q := ev.Request
+		r, err = inst.HandleRequest(cctx, sdk.Request{ID: q.ID, Queue: q.Queue, Status: q.Status, CreatedAt: q.CreatedAt, Name: q.Name,
+			Email: q.Email, Problem: q.Problem, Fields: q.Fields, ExternalRef: q.ExternalRef, AgentID: q.AgentID, SessionID: q.SessionID})
+	case bus.KindSession:
+		s := ev.Session
+		r, err = inst.HandleSession(cctx, sdk.Session{ID: s.ID, RequestID: s.RequestID, AgentID: s.AgentID, Queue: s.Queue,
+			ExternalRef: s.ExternalRef, StartedAt: s.StartedAt, EndedAt: s.EndedAt, DurationSeconds: s.DurationSeconds})
+	default:
+		return fmt.Errorf("%w: no delivery of %q events to adapters yet", bus.ErrPermanent, ev.Kind)
+	}
+	switch {
+	case errors.Is(err, sdk.ErrUnsupported):
+		return fmt.Errorf("%w: %v", bus.ErrPermanent, err)
+	case err != nil:
+		w.m.errors.Inc()
+		return err
+	}
+	switch r.Outcome {
+	case sdk.Applied, sdk.Ignored:
+		w.m.events.Inc()
+		if r.Reference != "" {
+			w.log.Info("event handled", "subject", ev.Subject, "reference", r.Reference)
+		}
+		return nil
+	case sdk.Permanent:
+		w.m.deadLetters.Inc()
+		return fmt.Errorf("%w: the adapter refused %s: %s", bus.ErrPermanent, ev.Subject, r.Message)
+	default:
+		w.m.retries.Inc()
+		return fmt.Errorf("the adapter will take %s later: %s", ev.Subject, r.Message)
+	}
 }
 
 // backoff is exponential from min, capped at max, with full jitter.

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/acdbridge/acdbridge/bridge/availability"
+	"github.com/acdbridge/acdbridge/bridge/bus"
+	"github.com/acdbridge/acdbridge/monitors"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -69,6 +71,25 @@ func (f *fake) Health(context.Context) (sdk.Health, error) {
 		return sdk.Health{}, errors.New("gone")
 	}
 	return sdk.Health{Status: sdk.Up}, nil
+}
+func (f *fake) Describe(context.Context) (sdk.Info, error) { return sdk.Info{Name: "fake"}, nil }
+func (f *fake) Configure(context.Context, sdk.Settings) ([]sdk.FieldError, error) {
+	return nil, nil
+}
+func (f *fake) HandleRequest(_ context.Context, r sdk.Request) (sdk.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "request:"+r.ID)
+	if f.outcome != nil {
+		return sdk.Result{Outcome: f.outcome(sdk.Availability{AgentID: r.ID})}, nil
+	}
+	return sdk.Result{Outcome: sdk.Applied}, nil
+}
+func (f *fake) HandleSession(context.Context, sdk.Session) (sdk.Result, error) {
+	return sdk.Result{}, sdk.ErrUnsupported
+}
+func (f *fake) HandleAlert(context.Context, sdk.Alert) (sdk.Result, error) {
+	return sdk.Result{}, sdk.ErrUnsupported
 }
 func (f *fake) Exited() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.exited }
 func (f *fake) Kill()        { f.mu.Lock(); f.exited = true; f.mu.Unlock() }
@@ -325,5 +346,46 @@ func TestRestartReconcilesBeforeChanges(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(w.m.restarts); got < 1 {
 		t.Fatalf("restarts %g", got)
+	}
+}
+
+func TestHandleEvent(t *testing.T) {
+	ds := &desiredState{m: map[string]availability.Desired{}}
+	w := newWorker(t, "events", ds, NewMetrics(prometheus.NewRegistry()), nil)
+	ctx := context.Background()
+	req := bus.Event{Kind: bus.KindRequest, Subject: "acdbridge.request.support"}
+	if err := w.HandleEvent(ctx, req); err == nil || errors.Is(err, bus.ErrPermanent) {
+		t.Fatalf("before the adapter runs: %v, want a retryable error", err)
+	}
+	f := newFake()
+	f.outcome = func(a sdk.Availability) sdk.Outcome {
+		switch a.AgentID {
+		case "r-later":
+			return sdk.Retryable
+		case "r-never":
+			return sdk.Permanent
+		}
+		return sdk.Applied
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go w.Run(cctx, func(context.Context) (Instance, error) { return f, nil })
+	eventually(t, "the adapter to run", func() bool { return w.HandleEvent(ctx, bus.Event{Kind: bus.KindRequest}) == nil })
+	tests := []struct {
+		ev        bus.Event
+		permanent bool
+		ok        bool
+	}{
+		{bus.Event{Kind: bus.KindRequest, Request: monitors.Request{ID: "r-1"}}, false, true},
+		{bus.Event{Kind: bus.KindRequest, Request: monitors.Request{ID: "r-later"}}, false, false},
+		{bus.Event{Kind: bus.KindRequest, Request: monitors.Request{ID: "r-never"}}, true, false},
+		{bus.Event{Kind: bus.KindSession}, true, false}, // the adapter has no sessions capability
+		{bus.Event{Kind: bus.KindAlert}, true, false},
+	}
+	for _, tc := range tests {
+		err := w.HandleEvent(ctx, tc.ev)
+		if (err == nil) != tc.ok || errors.Is(err, bus.ErrPermanent) != tc.permanent {
+			t.Errorf("%s %s: %v, want ok=%v permanent=%v", tc.ev.Kind, tc.ev.Request.ID, err, tc.ok, tc.permanent)
+		}
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/acdbridge/acdbridge/bridge/availability"
+	"github.com/acdbridge/acdbridge/bridge/bus"
 	"github.com/acdbridge/acdbridge/bridge/config"
 	"github.com/acdbridge/acdbridge/bridge/dispatch"
 	"github.com/acdbridge/acdbridge/plugins/host"
@@ -50,13 +52,15 @@ type ConfigError struct{ Lines []string }
 
 func (e *ConfigError) Error() string { return strings.Join(e.Lines, "\n") }
 
-// CheckAdapters starts every configured adapter once and has it validate
-// its settings; `acdbridge config validate` and the start of `run` use it.
-func CheckAdapters(ctx context.Context, cfg config.Config, logger hclog.Logger) error {
+// CheckAdapters starts every configured adapter once, has it validate its
+// settings and describe itself; `acdbridge config validate` and the start of
+// `run` use it. It returns each instance's description, by name.
+func CheckAdapters(ctx context.Context, cfg config.Config, logger hclog.Logger) (map[string]sdk.Info, error) {
 	cat, err := host.NewCatalog(cfg.PluginsDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	infos := map[string]sdk.Info{}
 	var errs []error
 	for _, a := range cfg.Adapters {
 		p, err := launch(ctx, cat, a, logger.Named("adapter").Named(a.Name))
@@ -64,9 +68,15 @@ func CheckAdapters(ctx context.Context, cfg config.Config, logger hclog.Logger) 
 			errs = append(errs, err)
 			continue
 		}
+		info, err := p.Describe(ctx)
 		p.Kill()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("adapter %q %q: describe: %w", a.Type, a.Name, err))
+			continue
+		}
+		infos[a.Name] = info
 	}
-	return errors.Join(errs...)
+	return infos, errors.Join(errs...)
 }
 
 // startAdapters starts a dispatch worker per configured adapter.
@@ -79,14 +89,17 @@ func (b *Bridge) startAdapters(ctx context.Context, run func(func())) error {
 	if err != nil {
 		return err
 	}
-	if err := CheckAdapters(ctx, cfg, b.log); err != nil {
+	infos, err := CheckAdapters(ctx, cfg, b.log)
+	if err != nil {
 		return err
 	}
 	dm := dispatch.NewMetrics(b.opts.Registry)
 	for _, a := range cfg.Adapters {
 		logger := b.log.Named("adapter").Named(a.Name)
+		caps := infos[a.Name].Capabilities
 		w, err := dispatch.NewWorker(dispatch.Options{
 			Name: a.Name, Desired: b.desired, Decorate: b.decorate, Logger: b.log, Metrics: dm,
+			EventsOnly: !slices.Contains(caps, sdk.CapAvailability),
 		})
 		if err != nil {
 			return err
@@ -97,7 +110,33 @@ func (b *Bridge) startAdapters(ctx context.Context, run func(func())) error {
 				return launch(ctx, cat, a, logger)
 			})
 		})
-		b.say("adapter: %s %q delivering availability", a.Type, a.Name)
+		var kinds []string
+		for _, c := range caps {
+			switch c {
+			case sdk.CapRequests:
+				kinds = append(kinds, bus.KindRequest)
+			case sdk.CapSessions:
+				kinds = append(kinds, bus.KindSession)
+			}
+		}
+		if len(kinds) > 0 {
+			// At least once, through a durable consumer of its own: what
+			// arrives while the adapter or the bridge is down waits.
+			run(func() {
+				for ctx.Err() == nil {
+					err := b.bus.ConsumeEvents(ctx, "adapter-"+a.Name, kinds, w.HandleEvent)
+					if err != nil {
+						b.log.Error("events to the adapter stopped; starting again", "adapter", a.Name, "error", err)
+						sleepCtx(ctx, 5*time.Second)
+					}
+				}
+			})
+		}
+		var takes []string
+		for _, c := range caps {
+			takes = append(takes, string(c))
+		}
+		b.say("adapter: %s %q (%s %s) takes %s", a.Type, a.Name, infos[a.Name].Name, infos[a.Name].Version, strings.Join(takes, ", "))
 	}
 	return nil
 }
@@ -115,5 +154,14 @@ func (b *Bridge) decorate(a *sdk.Availability) {
 	defer b.mu.Unlock()
 	if ag, ok := b.agents.Get(a.AgentID); ok {
 		a.AgentName = ag.Name
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }

@@ -266,6 +266,13 @@ func TestAvailabilityFollowsTheSource(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// Requests and sessions reach it too, through its durable consumer.
+	for testutil.ToFloat64(r.bridge.workers[0].Events()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no request or session reached the log adapter")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestAvailabilityAfterStreamCutsAndReset(t *testing.T) {

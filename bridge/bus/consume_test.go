@@ -1,0 +1,113 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestConsumeEventsAtLeastOnce: handled messages are acknowledged once,
+// failed ones come again, permanent ones never, in order, and a consumer
+// started again goes on where it stopped.
+func TestConsumeEventsAtLeastOnce(t *testing.T) {
+	cfg := embedded(t)
+	b := open(t, cfg)
+	ctx := ctxT(t)
+
+	var mu sync.Mutex
+	var seen []string
+	fails := map[string]int{"r-flaky": 2}
+	handler := func(_ context.Context, ev Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		id := ev.Request.ID
+		if ev.Kind == KindSession {
+			id = ev.Session.ID
+		}
+		seen = append(seen, fmt.Sprintf("%s#%d", id, ev.Delivered))
+		switch {
+		case id == "r-bad":
+			return fmt.Errorf("%w: the ticketing system refused it", ErrPermanent)
+		case fails[id] > 0:
+			fails[id]--
+			return errors.New("ticketing system down")
+		}
+		return nil
+	}
+	run := func(cctx context.Context) chan error {
+		done := make(chan error, 1)
+		go func() { done <- b.ConsumeEvents(cctx, "adapter-tickets", []string{KindRequest, KindSession}, handler) }()
+		return done
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := run(cctx)
+	time.Sleep(200 * time.Millisecond) // the consumer exists before the first publish
+	for _, id := range []string{"r-1", "r-flaky", "r-bad", "r-2"} {
+		r := sampleRequest()
+		r.ID = id
+		if err := b.PublishRequest(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := sampleSession()
+	if err := b.PublishSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"r-1#1", "r-flaky#1", "r-flaky#2", "r-flaky#3", "r-bad#1", "r-2#1", s.ID + "#1"}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n >= len(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("saw %v, want %v", seen, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Fatalf("deliveries %v, want %v", seen, want)
+	}
+	seen = nil
+	mu.Unlock()
+
+	// Started again, the durable consumer has nothing old to deliver, and
+	// gets what was published while it was stopped.
+	r := sampleRequest()
+	r.ID = "r-while-down"
+	if err := b.PublishRequest(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel = context.WithCancel(ctx)
+	done = run(cctx)
+	for {
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the message published while the consumer was stopped never came")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(seen) != "[r-while-down#1]" {
+		t.Fatalf("after a restart: %v, want only r-while-down#1", seen)
+	}
+}
