@@ -1,6 +1,7 @@
-// Package api is the bridge's own HTTP server: /metrics, /healthz and
-// /readyz now; the /api/v1 calls and the dashboard of the design arrive with
-// their issues. It binds 127.0.0.1 unless told otherwise.
+// Package api is the bridge's own HTTP server: /metrics, /healthz,
+// /readyz, and the /api/v1 calls that read the monitors and the adapters,
+// behind bearer tokens with roles. The dashboard and the calls that change
+// things arrive with their issues. It binds 127.0.0.1 unless told otherwise.
 package api
 
 import (
@@ -15,6 +16,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/acdbridge/acdbridge/bridge/config"
 )
 
 // Check is one readiness condition: nil when ready, else why not.
@@ -27,9 +30,16 @@ type Server struct {
 	log hclog.Logger
 }
 
+// Views are what /api/v1 serves; each returns a value encoded as JSON.
+type Views struct {
+	Agents   func() any
+	Queues   func() any
+	Adapters func() any
+}
+
 // New listens on addr and builds the handler: metrics from gatherer,
-// readiness from checks (by name).
-func New(addr string, gatherer prometheus.Gatherer, checks map[string]Check, logger hclog.Logger) (*Server, error) {
+// readiness from checks (by name), /api/v1 from views behind tokens.
+func New(addr string, gatherer prometheus.Gatherer, checks map[string]Check, views Views, tokens []config.Token, logger hclog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("api: listen on %s: %w (set api.listen to a free address)", addr, err)
@@ -52,6 +62,15 @@ func New(addr string, gatherer prometheus.Gatherer, checks map[string]Check, log
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	a := auth{tokens: tokens}
+	for path, view := range map[string]func() any{"/api/v1/agents": views.Agents, "/api/v1/queues": views.Queues, "/api/v1/adapters": views.Adapters} {
+		if view == nil {
+			continue
+		}
+		mux.Handle("GET "+path, a.require("viewer", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusOK, view())
+		})))
+	}
 	return &Server{
 		hs:  &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
 		ln:  ln,

@@ -138,6 +138,45 @@ adapter "log" "console" {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// The API, with the token made for this run.
+	m := regexp.MustCompile(`api: no token configured; one for this run, with the admin role: ([0-9a-f]{40})`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatal("no token on the console")
+	}
+	get := func(path, token string) (int, string) {
+		req, _ := http.NewRequest("GET", api+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/api/v1/adapters", ""); code != 401 {
+		t.Fatalf("/api/v1/adapters without a token: %d", code)
+	}
+	waitFor(t, "the adapter to be up in /api/v1/adapters", func() bool {
+		code, body := get("/api/v1/adapters", m[1])
+		return code == 200 && strings.Contains(body, `"name":"console"`) && strings.Contains(body, `"health":"up"`)
+	})
+	code, body := get("/api/v1/agents", m[1])
+	var agents struct {
+		Agents []struct {
+			ID           string
+			Availability *struct{ Version uint64 }
+			Adapters     map[string]uint64 `json:"adapters_applied"`
+		}
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &agents) != nil || len(agents.Agents) != 40 || agents.Agents[0].Availability == nil {
+		t.Fatalf("/api/v1/agents: %d %.300s", code, body)
+	}
+	if _, ok := agents.Agents[0].Adapters["console"]; !ok {
+		t.Fatalf("/api/v1/agents shows no applied version for the console adapter: %.300s", body)
+	}
 	waitFor(t, "a summary line", func() bool { return strings.Contains(stdout.String(), "summary: agents ") })
 	out := stdout.String()
 	if !regexp.MustCompile(`a-\d{4} +.+ (available|unavailable \(\w+: remote-support\)) v\d+`).MatchString(out) {

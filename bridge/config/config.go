@@ -60,6 +60,14 @@ type Simulator struct {
 // API is the bridge's own HTTP server.
 type API struct {
 	Listen string
+	Tokens []Token // API bearer tokens; none: `run` makes an admin token for the run and prints it
+}
+
+// Token is one API bearer token: only its SHA-256 is kept.
+type Token struct {
+	Name   string
+	Role   string // viewer, supervisor or admin
+	SHA256 string // hex of the token's SHA-256
 }
 
 // Defaults is the configuration with no file: the in-process simulator, the
@@ -143,8 +151,17 @@ type availabilityBlock struct {
 }
 
 type apiBlock struct {
-	Listen *string  `hcl:"listen"`
-	Body   hcl.Body `hcl:",body"`
+	Listen *string      `hcl:"listen"`
+	Tokens []tokenBlock `hcl:"token,block"`
+	Body   hcl.Body     `hcl:",body"`
+}
+
+type tokenBlock struct {
+	Name     string    `hcl:"name,label"`
+	Role     string    `hcl:"role"`
+	SHA256   string    `hcl:"sha256"`
+	Body     hcl.Body  `hcl:",body"`
+	DefRange hcl.Range `hcl:",def_range"`
 }
 
 // Load reads and validates a configuration file.
@@ -346,9 +363,24 @@ func Parse(src []byte, filename string) (Config, error) {
 		}
 		c.Availability = rules
 	}
-	if b := raw.API; b != nil && b.Listen != nil {
-		c.API.Listen = *b.Listen
-		v.listen(b.Body, "listen", c.API.Listen)
+	if b := raw.API; b != nil {
+		if b.Listen != nil {
+			c.API.Listen = *b.Listen
+			v.listen(b.Body, "listen", c.API.Listen)
+		}
+		seen := map[string]bool{}
+		for _, tb := range b.Tokens {
+			switch {
+			case seen[tb.Name]:
+				v.failAt(tb.DefRange, fmt.Sprintf("token %q is declared twice", tb.Name))
+			case tb.Role != "viewer" && tb.Role != "supervisor" && tb.Role != "admin":
+				v.fail(tb.Body, "role", fmt.Sprintf("expected viewer, supervisor or admin, got %q", tb.Role))
+			case !isSHA256Hex(tb.SHA256):
+				v.fail(tb.Body, "sha256", "expected the token's SHA-256 as 64 hex digits (sha256sum of the token), never the token itself")
+			}
+			seen[tb.Name] = true
+			c.API.Tokens = append(c.API.Tokens, Token{Name: tb.Name, Role: tb.Role, SHA256: strings.ToLower(tb.SHA256)})
+		}
 	}
 	if raw.PluginsDir != nil {
 		c.PluginsDir = *raw.PluginsDir
@@ -459,4 +491,16 @@ func Format(err error) string {
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range strings.ToLower(s) {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -57,7 +57,7 @@ func TestDefaultsMatchTheWrittenDefaults(t *testing.T) {
 		string(c.Adapters[0].Settings) != string(d.Adapters[0].Settings) || c.PluginsDir != d.PluginsDir {
 		t.Fatalf("configs/acdbridge.hcl's adapters drifted from Defaults(): %+v", c.Adapters)
 	}
-	if c.DataDir != d.DataDir || c.Source != nil || c.Simulator != d.Simulator || c.Bus != d.Bus || c.API != d.API {
+	if c.DataDir != d.DataDir || c.Source != nil || c.Simulator != d.Simulator || c.Bus != d.Bus || c.API.Listen != d.API.Listen || len(c.API.Tokens) != 0 {
 		t.Fatalf("configs/acdbridge.hcl drifted from Defaults():\n file %+v\n code %+v", c, d)
 	}
 	for _, s := range monitors.Statuses {
@@ -99,6 +99,8 @@ func TestConfigErrors(t *testing.T) {
 		{"precedence", "availability {\n  precedence = [\"away\", \"offline\"]\n}", `c.hcl:2:16: precedence: precedence [away offline]: expected each of offline`},
 		{"dwell", "availability {\n  min_dwell = \"-1s\"\n}", `c.hcl:2:15: min_dwell: expected a duration`},
 		{"data_dir", `data_dir = ""`, `data_dir: expected a folder`},
+		{"token role", "api {\n  token \"ops\" {\n    role = \"root\"\n    sha256 = \"" + strings.Repeat("a", 64) + "\"\n  }\n}", `c.hcl:3:12: role: expected viewer, supervisor or admin, got "root"`},
+		{"token plain", "api {\n  token \"ops\" {\n    role = \"viewer\"\n    sha256 = \"s3cret\"\n  }\n}", `c.hcl:4:14: sha256: expected the token's SHA-256 as 64 hex digits`},
 		{"adapter twice", "adapter \"log\" \"a\" {}\nadapter \"log\" \"a\" {}", `c.hcl:2:1: adapter "log" "a" is declared twice`},
 		{"adapter name", "adapter \"log\" \"A B\" {}", `expected a type and a name of a-z, 0-9, - and _`},
 		{"adapter block inside", "adapter \"log\" \"a\" {\n  tls {}\n}", `c.hcl:2:3: Unexpected "tls" block`},

@@ -124,6 +124,29 @@ func (w *Worker) Applied() map[string]uint64 {
 	return out
 }
 
+// Status is a worker's state for the bridge's API.
+type Status struct {
+	Name          string `json:"name"`
+	Running       bool   `json:"running"`
+	Health        string `json:"health"`
+	HealthMessage string `json:"health_message,omitempty"`
+	Pending       int    `json:"pending"`
+	Applied       int    `json:"agents_applied"`
+	LastError     string `json:"last_error,omitempty"`
+}
+
+// Status reports the worker's state.
+func (w *Worker) Status() Status {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st := Status{Name: w.opts.Name, Running: w.current != nil, Health: w.health.Status.String(), HealthMessage: w.health.Message,
+		Pending: w.box.size(), Applied: len(w.applied)}
+	if w.lastErr != nil {
+		st.LastError = w.lastErr.Error()
+	}
+	return st
+}
+
 // Events is the counter of requests, sessions and alerts the adapter handled.
 func (w *Worker) Events() prometheus.Counter { return w.m.events }
 

@@ -138,7 +138,7 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 	}
 
 	if cfg.API.Listen != "" {
-		srv, err := api.New(cfg.API.Listen, b.opts.Registry, map[string]api.Check{"source": b.sourceReady}, b.log.Named("api"))
+		srv, err := api.New(cfg.API.Listen, b.opts.Registry, map[string]api.Check{"source": b.sourceReady}, b.views(), b.apiTokens(), b.log.Named("api"))
 		if err != nil {
 			return err
 		}
