@@ -25,4 +25,16 @@ availability {
 
 api {
   listen = "127.0.0.1:8080"
+
+  # Bearer tokens for /api/v1, kept as SHA-256 only:
+  #   printf %s "$TOKEN" | sha256sum
+  token "wallboard" {
+    role   = "viewer"
+    sha256 = "6c8ff1a4d1c2d9f7e8ce7b3c1c2d7ac4d5e6f708192a3b4c5d6e7f8091a2b3c4"
+  }
+}
+
+# The log adapter prints every call; add adapter blocks for real systems.
+adapter "log" "console" {
+  level = "info"
 }
