@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/acdbridge/acdbridge/bridge/availability"
 )
 
 // TestConsumeEventsAtLeastOnce: handled messages are acknowledged once,
@@ -109,5 +111,54 @@ func TestConsumeEventsAtLeastOnce(t *testing.T) {
 	defer mu.Unlock()
 	if fmt.Sprint(seen) != "[r-while-down#1]" {
 		t.Fatalf("after a restart: %v, want only r-while-down#1", seen)
+	}
+}
+
+func TestWatchAvailability(t *testing.T) {
+	b := open(t, embedded(t))
+	ctx := ctxT(t)
+	d := sampleAvailability()
+	d.Version = 1
+	if err := b.PutAvailability(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan uint64, 16)
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- b.WatchAvailability(cctx, true, func(x availability.Desired) { got <- x.Version })
+	}()
+	select { // the value stored before the watch comes first
+	case v := <-got:
+		if v != 1 {
+			t.Fatalf("first version %d, want 1", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the current value never came")
+	}
+	for v := uint64(2); v <= 4; v++ {
+		d.Version = v
+		if err := b.PutAvailability(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The bucket keeps one value per agent, so a watch may skip versions
+	// that were replaced before it read them; what it gives only grows and
+	// ends with the newest, which is what dispatch needs.
+	last := uint64(1)
+	for last < 4 {
+		select {
+		case v := <-got:
+			if v <= last {
+				t.Fatalf("version %d after %d", v, last)
+			}
+			last = v
+		case <-time.After(10 * time.Second):
+			t.Fatalf("stuck at version %d, want 4", last)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

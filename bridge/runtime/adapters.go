@@ -93,6 +93,25 @@ func (b *Bridge) startAdapters(ctx context.Context, run func(func())) error {
 	if err != nil {
 		return err
 	}
+	// Workers follow the availability KV, as any subscriber could: a
+	// change reaches them once it is stored. The watch starts before the
+	// workers, whose first Reconcile covers everything stored before it.
+	watching := make(chan struct{})
+	run(func() {
+		close(watching)
+		for ctx.Err() == nil {
+			err := b.bus.WatchAvailability(ctx, false, func(d availability.Desired) {
+				for _, w := range b.workers {
+					w.Offer(d)
+				}
+			})
+			if err != nil {
+				b.log.Error("watching the availability bucket failed; starting again", "error", err)
+				sleepCtx(ctx, time.Second)
+			}
+		}
+	})
+	<-watching
 	dm := dispatch.NewMetrics(b.opts.Registry)
 	for _, a := range cfg.Adapters {
 		logger := b.log.Named("adapter").Named(a.Name)

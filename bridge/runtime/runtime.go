@@ -330,9 +330,6 @@ func (b *Bridge) publishAvailability(ctx context.Context, d availability.Desired
 		return
 	}
 	delete(b.pending.avail, d.AgentID)
-	for _, w := range b.workers {
-		w.Offer(d)
-	}
 	b.metrics.changes.WithLabelValues(fmt.Sprint(d.Available)).Inc()
 	word := "available"
 	if !d.Available {
