@@ -2,8 +2,12 @@ package host_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -30,6 +34,10 @@ func TestEveryBuiltin(t *testing.T) {
 			if !strings.Contains(string(readme), "```hcl\n"+string(sample)+"```") {
 				t.Error("README.md does not show sample.hcl word for word")
 			}
+			// Secrets the sample reads from the environment get test values.
+			for _, m := range regexp.MustCompile(`env\("([A-Z0-9_]+)"\)`).FindAllStringSubmatch(string(sample), -1) {
+				t.Setenv(m[1], "test-"+strings.ToLower(m[1]))
+			}
 			cfg, err := config.Parse(sample, filepath.Join(dir, "sample.hcl"))
 			if err != nil {
 				t.Fatal(config.Format(err))
@@ -37,10 +45,23 @@ func TestEveryBuiltin(t *testing.T) {
 			if len(cfg.Adapters) != 1 || cfg.Adapters[0].Type != name {
 				t.Fatalf("sample.hcl declares %+v, want one adapter of type %s", cfg.Adapters, name)
 			}
+			settings := cfg.Adapters[0].Settings
+			var m map[string]any
+			if err := json.Unmarshal(settings, &m); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := m["url"]; ok {
+				// A sample that points at a server elsewhere delivers to
+				// a receiver here instead.
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+				defer srv.Close()
+				m["url"] = srv.URL
+				settings, _ = json.Marshal(m)
+			}
 			t.Setenv("ACDBRIDGE_TEST_SERVE", name)
 			for _, r := range plugintest.Run(context.Background(), plugintest.Options{
 				Source:   host.Source{Type: name, Origin: host.Builtin, Path: os.Args[0]},
-				Settings: cfg.Adapters[0].Settings,
+				Settings: settings,
 			}) {
 				if r.Err != nil {
 					t.Errorf("conformance: %s: %v", r.Name, r.Err)

@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	logadapter "github.com/acdbridge/acdbridge/adapters/log"
+	"github.com/acdbridge/acdbridge/adapters/webhook"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -28,7 +29,8 @@ import (
 // map, no init() registration. Each makes a fresh adapter logging to logger.
 func Builtins() map[string]func(logger hclog.Logger) sdk.Adapter {
 	return map[string]func(logger hclog.Logger) sdk.Adapter{
-		"log": func(l hclog.Logger) sdk.Adapter { return logadapter.New(l) },
+		"log":     func(l hclog.Logger) sdk.Adapter { return logadapter.New(l) },
+		"webhook": func(l hclog.Logger) sdk.Adapter { return webhook.New(l) },
 	}
 }
 

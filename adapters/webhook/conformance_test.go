@@ -1,0 +1,133 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/acdbridge/acdbridge/adapters/webhook"
+	"github.com/acdbridge/acdbridge/bridge/config"
+	"github.com/acdbridge/acdbridge/plugins/host"
+	"github.com/acdbridge/acdbridge/plugins/plugintest"
+	"github.com/acdbridge/acdbridge/plugins/sdk"
+)
+
+// This file is an external test package: plugins/host will import this
+// adapter, and an internal test importing host would then be a cycle.
+
+const serveEnv = "ACDBRIDGE_WEBHOOK_SERVE"
+
+// Under go test, os.Args[0] is this test binary: asked through the
+// environment, it serves the webhook adapter as a real plugin process, as
+// `acdbridge plugin serve webhook` would.
+func TestMain(m *testing.M) {
+	if os.Getenv(serveEnv) != "" {
+		sdk.Serve(webhook.New(sdk.Logger("webhook")))
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// receiver counts requests by event and checks their signatures.
+type receiver struct {
+	*httptest.Server
+	secret string
+	mu     sync.Mutex
+	events map[string]int
+	bad    []string
+}
+
+func newReceiver(t *testing.T, secret string) *receiver {
+	t.Helper()
+	rc := &receiver{secret: secret, events: map[string]int{}}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body json.RawMessage
+		err := json.NewDecoder(r.Body).Decode(&body)
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		event := r.Header.Get("X-Acdbridge-Event")
+		rc.events[event]++
+		if err != nil {
+			rc.bad = append(rc.bad, event+": not JSON: "+err.Error())
+		}
+		if rc.secret != "" {
+			if err := webhook.Verify(rc.secret, r.Header.Get("X-Acdbridge-Timestamp"), body, r.Header.Get("X-Acdbridge-Signature"), time.Now(), 0); err != nil {
+				rc.bad = append(rc.bad, event+": "+err.Error())
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+// sampleSettings are sample.hcl's settings as the bridge hands them over,
+// read by the bridge's own parser (tests only: the adapter itself imports
+// nothing of the bridge).
+func sampleSettings(t *testing.T) map[string]any {
+	t.Helper()
+	t.Setenv("WEBHOOK_SECRET", "whsec-7d1b0e6f2c")
+	t.Setenv("CRM_API_KEY", "k-123")
+	cfg, err := config.Parse([]byte(webhook.Sample), "sample.hcl")
+	if err != nil {
+		t.Fatal(config.Format(err))
+	}
+	if len(cfg.Adapters) != 1 || cfg.Adapters[0].Type != "webhook" {
+		t.Fatalf("sample.hcl declares %+v, want one webhook adapter", cfg.Adapters)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(cfg.Adapters[0].Settings, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestSampleIsAccepted(t *testing.T) {
+	js, _ := json.Marshal(sampleSettings(t))
+	if err := webhook.New(nil).Configure(context.Background(), sdk.Settings{Instance: "crm", JSON: js}); err != nil {
+		t.Fatalf("sample.hcl's settings %s: %v", js, err)
+	}
+}
+
+// TestConformance runs the conformance kit on the adapter as a real plugin
+// process, delivering to a receiver in this test.
+func TestConformance(t *testing.T) {
+	tests := []struct {
+		name     string
+		secret   string
+		settings func(url string) map[string]any
+	}{
+		{"url only", "", func(url string) map[string]any { return map[string]any{"url": url} }},
+		{"sample.hcl's settings", "whsec-7d1b0e6f2c", func(url string) map[string]any {
+			m := sampleSettings(t)
+			m["url"] = url
+			return m
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := newReceiver(t, tc.secret)
+			js, err := json.Marshal(tc.settings(rc.URL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv(serveEnv, "1")
+			plugintest.Test(t, plugintest.Options{Source: host.Source{Type: "webhook", Path: os.Args[0]}, Settings: js, Agents: 5})
+			rc.mu.Lock()
+			defer rc.mu.Unlock()
+			for _, event := range []string{webhook.EventAvailability, webhook.EventReconcile, webhook.EventRequest, webhook.EventSession, webhook.EventAlert} {
+				if rc.events[event] == 0 {
+					t.Errorf("the receiver got no %s request: %v", event, rc.events)
+				}
+			}
+			for _, b := range rc.bad {
+				t.Error(b)
+			}
+		})
+	}
+}
