@@ -44,7 +44,7 @@ type Options struct {
 	Name        string        // the adapter instance: adapter "TYPE" "NAME"
 	BatchSize   int           // at most this many items per call (default 500)
 	BatchWait   time.Duration // wait this long for more items before a call (default 2ms)
-	CallTimeout time.Duration // per call (default 30s)
+	CallTimeout time.Duration // per call (default 3m: longer than any adapter's own timeout toward its system)
 	RetryMin    time.Duration // first retry of a retryable item (default 200ms)
 	RetryMax    time.Duration // longest wait between retries and restarts (default 30s)
 	HealthEvery time.Duration // health check period (default 10s)
@@ -91,7 +91,7 @@ func NewWorker(opts Options) (*Worker, error) {
 		opts.BatchSize = 500
 	}
 	def(&opts.BatchWait, 2*time.Millisecond)
-	def(&opts.CallTimeout, 30*time.Second)
+	def(&opts.CallTimeout, 3*time.Minute)
 	def(&opts.RetryMin, 200*time.Millisecond)
 	def(&opts.RetryMax, 30*time.Second)
 	def(&opts.HealthEvery, 10*time.Second)
@@ -215,7 +215,7 @@ func (w *Worker) serveWithHealth(ctx context.Context, inst Instance) error {
 				cancel(errors.New("the adapter process exited"))
 				return
 			}
-			hctx, hcancel := context.WithTimeout(ctx, w.opts.CallTimeout)
+			hctx, hcancel := context.WithTimeout(ctx, min(w.opts.CallTimeout, 10*time.Second)) // a hung adapter shows here
 			h, err := inst.Health(hctx)
 			hcancel()
 			if err != nil {
