@@ -23,6 +23,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -791,7 +792,7 @@ func TestReconfigure(t *testing.T) {
 // TestLogsHideSecrets: neither the secret, nor header values, nor the
 // URL's password appear in the log, whatever happens.
 func TestLogsHideSecrets(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	h := newHook(t, http.StatusOK, http.StatusServiceUnavailable, http.StatusUnauthorized)
 	a := New(hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Trace}))
 	target := strings.Replace(h.URL, "http://", "http://bridge:pw-url-1@", 1) + "/hook?token=tok-query-2"
@@ -814,23 +815,6 @@ func TestLogsHideSecrets(t *testing.T) {
 			t.Errorf("the log shows %s:\n%s", secret, out)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestInfo(t *testing.T) {

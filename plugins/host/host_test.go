@@ -1,19 +1,18 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -30,25 +29,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // launchLog starts the built-in log adapter as a real process.
-func launchLog(t *testing.T, logs *syncBuffer) *Plugin {
+func launchLog(t *testing.T, logs *testutil.SyncBuffer) *Plugin {
 	t.Helper()
 	t.Setenv("ACDBRIDGE_TEST_SERVE", "log")
 	logger := hclog.New(&hclog.LoggerOptions{Name: "bridge", Output: logs, Level: hclog.Trace})
@@ -61,7 +43,7 @@ func launchLog(t *testing.T, logs *syncBuffer) *Plugin {
 }
 
 func TestBuiltinLogAdapterProcess(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	p := launchLog(t, &logs)
 	ctx := context.Background()
 	info, err := p.Describe(ctx)
@@ -113,7 +95,7 @@ func TestBuiltinLogAdapterProcess(t *testing.T) {
 }
 
 func TestKill9AndRelaunch(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	p := launchLog(t, &logs)
 	pid := p.Pid()
 	if pid == 0 {
