@@ -218,6 +218,10 @@ func (b *Bus) ClientURL() string {
 	return b.srv.ClientURL()
 }
 
+// RedactedURL is ClientURL with any user and password hidden, for logs and
+// the console.
+func (b *Bus) RedactedURL() string { return redactURLs(b.ClientURL()) }
+
 // Close drains the connection, so that what was published is delivered,
 // then shuts the embedded server down and waits for it.
 func (b *Bus) Close() error {

@@ -46,7 +46,7 @@ func (b *Bus) ConsumeEvents(ctx context.Context, durable string, kinds []string,
 		Description:    "acdbridge: events for " + durable,
 		FilterSubjects: subjects,
 		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        2 * time.Minute,
+		AckWait:        5 * time.Minute, // longer than any adapter call (dispatch allows 3 minutes)
 		MaxDeliver:     -1,
 		MaxAckPending:  1, // one at a time keeps the order
 		DeliverPolicy:  jetstream.DeliverNewPolicy,
@@ -58,6 +58,7 @@ func (b *Bus) ConsumeEvents(ctx context.Context, durable string, kinds []string,
 	if err != nil {
 		return fmt.Errorf("consume events %q: %w", durable, err)
 	}
+	defer it.Stop()
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	log := b.logger.Named("events").With("consumer", durable)

@@ -39,12 +39,13 @@ func (v *validator) adapters(blocks []adapterBlock) []Adapter {
 	var out []Adapter
 	seen := map[string]bool{}
 	for _, b := range blocks {
-		key := b.Type + "/" + b.Name
-		if seen[key] {
-			v.failAt(b.DefRange, fmt.Sprintf("adapter %q %q is declared twice; give each instance its own name", b.Type, b.Name))
+		// Names are unique across types: an instance's name keys its
+		// durable consumer, its metrics and its column in the API.
+		if seen[b.Name] {
+			v.failAt(b.DefRange, fmt.Sprintf("adapter %q %q: the name %q is taken by another adapter block; give each instance its own name", b.Type, b.Name, b.Name))
 			continue
 		}
-		seen[key] = true
+		seen[b.Name] = true
 		if !validName(b.Type) || !validName(b.Name) {
 			v.failAt(b.DefRange, fmt.Sprintf("adapter %q %q: expected a type and a name of a-z, 0-9, - and _", b.Type, b.Name))
 			continue

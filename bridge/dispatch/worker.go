@@ -72,6 +72,7 @@ type Worker struct {
 	applied  map[string]uint64 // the newest version the adapter confirmed per agent
 	dead     map[string]uint64 // the newest version the adapter refused for good
 	attempts map[string]int    // retries so far of a retryable agent
+	newest   map[string]uint64 // the newest version offered per agent
 	health   sdk.Health
 	lastErr  error
 	current  Instance // the running instance, nil while it is (re)started
@@ -100,7 +101,7 @@ func NewWorker(opts Options) (*Worker, error) {
 	}
 	w := &Worker{
 		opts: opts, log: opts.Logger.Named("dispatch").With("adapter", opts.Name), box: newMailbox(),
-		applied: map[string]uint64{}, dead: map[string]uint64{}, attempts: map[string]int{},
+		applied: map[string]uint64{}, dead: map[string]uint64{}, attempts: map[string]int{}, newest: map[string]uint64{},
 	}
 	w.m = opts.Metrics.forAdapter(opts.Name, w.box.size)
 	return w, nil
@@ -108,9 +109,13 @@ func NewWorker(opts Options) (*Worker, error) {
 
 // Offer queues a change for the adapter. It never blocks.
 func (w *Worker) Offer(d availability.Desired) {
-	if !w.opts.EventsOnly {
-		w.box.put(d)
+	if w.opts.EventsOnly {
+		return
 	}
+	w.mu.Lock()
+	w.newest[d.AgentID] = max(w.newest[d.AgentID], d.Version)
+	w.mu.Unlock()
+	w.box.put(d)
 }
 
 // Applied is the newest version the adapter confirmed for each agent.
@@ -250,6 +255,13 @@ func (w *Worker) Serve(ctx context.Context, t Target) error {
 		<-ctx.Done()
 		return nil
 	}
+	// A (re)started adapter remembers nothing: what an earlier process
+	// confirmed or refused says nothing about this one.
+	w.mu.Lock()
+	clear(w.applied)
+	clear(w.dead)
+	clear(w.attempts)
+	w.mu.Unlock()
 	all := w.opts.Desired()
 	ids := make([]string, 0, len(all))
 	for id := range all {
@@ -325,6 +337,11 @@ func (w *Worker) deliver(ctx context.Context, items []availability.Desired, call
 	if err == nil && len(rs) != len(items) {
 		err = fmt.Errorf("the adapter answered %d results for %d items", len(rs), len(items))
 	}
+	for i := 0; err == nil && i < len(rs); i++ {
+		if rs[i].AgentID != items[i].AgentID || rs[i].Version != items[i].Version {
+			err = fmt.Errorf("result %d is for %s v%d, the item was %s v%d: expected results in the items' order", i, rs[i].AgentID, rs[i].Version, items[i].AgentID, items[i].Version)
+		}
+	}
 	if err != nil {
 		for _, d := range items {
 			w.box.put(d)
@@ -364,7 +381,10 @@ func (w *Worker) deliver(ctx context.Context, items []availability.Desired, call
 			wait := backoff(w.opts.RetryMin, w.opts.RetryMax, n)
 			w.log.Warn("retrying a change", "agent", d.AgentID, "version", d.Version, "in", wait, "message", r.Message)
 			time.AfterFunc(wait, func() {
-				if ctx.Err() == nil {
+				w.mu.Lock()
+				stale := w.newest[d.AgentID] > d.Version
+				w.mu.Unlock()
+				if ctx.Err() == nil && !stale { // a newer version supersedes the retry
 					w.box.put(d)
 				}
 			})

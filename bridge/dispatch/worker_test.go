@@ -389,3 +389,40 @@ func TestHandleEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryNeverSendsAnOlderVersion: a retry of v1 that comes due after v2
+// was offered is dropped; the adapter's versions never go back.
+func TestRetryNeverSendsAnOlderVersion(t *testing.T) {
+	ds := &desiredState{m: map[string]availability.Desired{}}
+	w := newWorker(t, "order", ds, NewMetrics(prometheus.NewRegistry()), func(o *Options) {
+		o.RetryMin, o.RetryMax = 200*time.Millisecond, 10*time.Second // v1 comes due before v2
+	})
+	f := newFake()
+	var mu sync.Mutex
+	var seen []uint64
+	f.outcome = func(it sdk.Availability) sdk.Outcome {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, it.Version)
+		if len(seen) <= 2 {
+			return sdk.Retryable // v1, then v2, both fail once
+		}
+		return sdk.Applied
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Serve(ctx, f)
+	eventually(t, "the first reconcile", func() bool { return testutil.ToFloat64(w.m.health) == float64(sdk.Up) })
+	w.Offer(ds.set("x", 1))
+	eventually(t, "v1 tried", func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) >= 1 })
+	w.Offer(ds.set("x", 2))
+	eventually(t, "v2 applied", func() bool { return w.Applied()["x"] == 2 })
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i < len(seen); i++ {
+		if seen[i] < seen[i-1] {
+			t.Fatalf("versions sent %v: went back", seen)
+		}
+	}
+}

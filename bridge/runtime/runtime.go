@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,18 +52,39 @@ type Bridge struct {
 	queues  *monitors.QueueMonitor
 	avail   *availability.Engine
 	bus     *bus.Bus
-	pending pendingSet // publishes that failed, retried every tick
+	out     outbox // what is still to be published; flush sends it
 	started bool
 	workers []*dispatch.Worker // one per adapter instance; set before the loop starts
 
 	simURL string
 }
 
-// pendingSet holds the newest value per key of what could not be published.
-type pendingSet struct {
-	avail  map[string]availability.Desired
+// outbox is what is still to be published: the newest value per key, and
+// requests and sessions in order.
+type outbox struct {
+	avail  map[string]named
 	agents map[string]*monitors.Agent // nil: delete
 	queues map[string]*monitors.Queue // nil: delete
+	events []source.Update            // RequestEvent and SessionEnded
+}
+
+// named is a desired availability with its agent's name, for the console.
+type named struct {
+	d    availability.Desired
+	name string
+}
+
+func newOutbox() outbox {
+	return outbox{avail: map[string]named{}, agents: map[string]*monitors.Agent{}, queues: map[string]*monitors.Queue{}}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // New checks the options; it does no I/O.
@@ -89,7 +111,7 @@ func New(opts Options) (*Bridge, error) {
 		metrics: NewMetrics(opts.Registry),
 		agents:  monitors.NewAgentMonitor(stale),
 		queues:  monitors.NewQueueMonitor(stale),
-		pending: pendingSet{avail: map[string]availability.Desired{}, agents: map[string]*monitors.Agent{}, queues: map[string]*monitors.Queue{}},
+		out:     newOutbox(),
 	}
 	opts.Registry.MustRegister(queueCollector{b})
 	return b, nil
@@ -151,7 +173,7 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 		}()
 		b.say("api: metrics, health and readiness on http://%s (/metrics, /healthz, /readyz)", srv.Addr())
 	}
-	b.say("bus: NATS at %s; watch it with: acdbridge events tail --url %s", bs.ClientURL(), bs.ClientURL())
+	b.say("bus: NATS at %s; watch it with: acdbridge events tail --url %s", bs.RedactedURL(), bs.RedactedURL())
 
 	updates := make(chan source.Update, 1024)
 	srcErr := make(chan error, 1)
@@ -249,11 +271,10 @@ func (b *Bridge) sourceReady() error {
 	return nil
 }
 
-// apply takes one update from the source into the monitors, and what
-// changed onto the bus.
+// apply takes one update from the source into the monitors, and records
+// what changed for the bus; flush publishes it after the lock is let go.
 func (b *Bridge) apply(ctx context.Context, u source.Update) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	now := time.Now()
 	wasStale := b.agents.Stale() || b.agents.LastFresh().IsZero()
 	b.agents.Touch(now)
@@ -262,28 +283,22 @@ func (b *Bridge) apply(ctx context.Context, u source.Update) {
 	switch u.Kind {
 	case source.Agents:
 		for _, ev := range b.agents.Snapshot(u.AgentList, u.Seq, u.Authoritative) {
-			b.agentEvent(ctx, ev, now, wasStale)
+			b.agentEvent(ev, now, wasStale)
 		}
 	case source.AgentChanged:
 		if ev, ok := b.agents.Change(u.Agent, u.Seq); ok {
-			b.agentEvent(ctx, ev, now, wasStale)
+			b.agentEvent(ev, now, wasStale)
 		}
 	case source.Queues:
 		for _, ev := range b.queues.Snapshot(u.QueueList, u.Seq, u.Authoritative) {
-			b.queueEvent(ctx, ev)
+			b.queueEvent(ev)
 		}
 	case source.QueueChanged:
 		if ev, ok := b.queues.Change(u.Queue, u.Seq); ok {
-			b.queueEvent(ctx, ev)
+			b.queueEvent(ev)
 		}
-	case source.RequestEvent:
-		if err := b.bus.PublishRequest(ctx, u.Request); err != nil {
-			b.publishFailed("request", u.Request.ID, err)
-		}
-	case source.SessionEnded:
-		if err := b.bus.PublishSession(ctx, u.Session); err != nil {
-			b.publishFailed("session", u.Session.ID, err)
-		}
+	case source.RequestEvent, source.SessionEnded:
+		b.out.events = append(b.out.events, u)
 	}
 	if wasStale {
 		// Fresh data after a stale spell (or the first data): decide every
@@ -294,100 +309,151 @@ func (b *Bridge) apply(ctx context.Context, u source.Update) {
 		}
 		b.started = true
 		for _, a := range b.agents.All() {
-			b.decide(ctx, a, now)
+			b.decide(a, now)
 		}
 	}
+	b.mu.Unlock()
+	b.flush(ctx)
 	if !u.Received.IsZero() && u.Kind != source.Heartbeat {
 		b.metrics.propagation.Observe(time.Since(u.Received).Seconds())
 	}
 }
 
-func (b *Bridge) agentEvent(ctx context.Context, ev monitors.AgentEvent, now time.Time, stale bool) {
+func (b *Bridge) agentEvent(ev monitors.AgentEvent, now time.Time, stale bool) {
 	if ev.Kind == monitors.Removed {
 		b.avail.Remove(ev.Old.ID)
-		b.putAgent(ctx, ev.Old.ID, nil)
+		b.out.agents[ev.Old.ID] = nil
 		return
 	}
 	a := ev.New
-	b.putAgent(ctx, a.ID, &a)
-	if !stale {
-		b.decide(ctx, a, now)
-	}
-}
-
-// decide applies the rules to one agent and publishes a change.
-func (b *Bridge) decide(ctx context.Context, a monitors.Agent, now time.Time) {
-	d, changed := b.avail.Apply(a, now)
-	if changed {
-		b.publishAvailability(ctx, d, a.Name)
-	}
-}
-
-func (b *Bridge) publishAvailability(ctx context.Context, d availability.Desired, name string) {
-	if err := b.bus.PutAvailability(ctx, d); err != nil {
-		b.pending.avail[d.AgentID] = d
-		b.publishFailed("availability", d.AgentID, err)
+	b.out.agents[a.ID] = &a
+	if stale {
+		b.metrics.held.Inc()
 		return
 	}
-	delete(b.pending.avail, d.AgentID)
-	b.metrics.changes.WithLabelValues(fmt.Sprint(d.Available)).Inc()
-	word := "available"
-	if !d.Available {
-		word = "unavailable (" + string(d.State) + ": " + d.Reason + ")"
-	}
-	b.say("%-8s %-20s %s v%d", d.AgentID, name, word, d.Version)
+	b.decide(a, now)
 }
 
-func (b *Bridge) putAgent(ctx context.Context, id string, a *monitors.Agent) {
-	var err error
-	if a == nil {
-		err = b.bus.DeleteAgent(ctx, id)
-	} else {
-		err = b.bus.PutAgent(ctx, *a)
+// decide applies the rules to one agent and records a change for the bus.
+func (b *Bridge) decide(a monitors.Agent, now time.Time) {
+	if d, changed := b.avail.Apply(a, now); changed {
+		b.out.avail[d.AgentID] = named{d, a.Name}
 	}
-	if err != nil {
-		b.pending.agents[id] = a
-		b.publishFailed("agent", id, err)
-		return
-	}
-	delete(b.pending.agents, id)
 }
 
-func (b *Bridge) queueEvent(ctx context.Context, ev monitors.QueueEvent) {
+func (b *Bridge) queueEvent(ev monitors.QueueEvent) {
 	if ev.Kind == monitors.Removed {
-		b.putQueue(ctx, ev.Old.ID, nil)
+		b.out.queues[ev.Old.ID] = nil
 		return
 	}
 	q := ev.New
-	b.putQueue(ctx, q.ID, &q)
+	b.out.queues[q.ID] = &q
 }
 
-func (b *Bridge) putQueue(ctx context.Context, id string, q *monitors.Queue) {
-	var err error
-	if q == nil {
-		err = b.bus.DeleteQueue(ctx, id)
-	} else {
-		err = b.bus.PutQueue(ctx, *q)
+// publishTimeout bounds one publish: a bus that does not answer is retried
+// on the next tick rather than waited for.
+const publishTimeout = 5 * time.Second
+
+// flush publishes what apply and tick recorded, without holding mu: a slow
+// or unreachable bus never blocks the monitors, the API or the adapters'
+// workers. At the first failure it stops and keeps the rest (newest value
+// per key, events in order) for the next tick.
+func (b *Bridge) flush(ctx context.Context) {
+	b.mu.Lock()
+	out := b.out
+	b.out = newOutbox()
+	b.mu.Unlock()
+	var failed error
+	try := func(what, id string, f func(context.Context) error) bool {
+		if failed != nil {
+			return false
+		}
+		pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+		defer cancel()
+		if err := f(pctx); err != nil {
+			failed = err
+			b.metrics.errors.WithLabelValues("bus_publish").Inc()
+			b.log.Warn("publish failed; retrying on the next tick", "what", what, "id", id, "error", err)
+			return false
+		}
+		return true
 	}
-	if err != nil {
-		b.pending.queues[id] = q
-		b.publishFailed("queue", id, err)
+	keep := newOutbox()
+	for i, u := range out.events {
+		ok := false
+		if u.Kind == source.RequestEvent {
+			ok = try("request", u.Request.ID, func(c context.Context) error { return b.bus.PublishRequest(c, u.Request) })
+		} else {
+			ok = try("session", u.Session.ID, func(c context.Context) error { return b.bus.PublishSession(c, u.Session) })
+		}
+		if !ok {
+			keep.events = out.events[i:]
+			break
+		}
+	}
+	for id, a := range out.agents {
+		if !try("agent", id, func(c context.Context) error {
+			if a == nil {
+				return b.bus.DeleteAgent(c, id)
+			}
+			return b.bus.PutAgent(c, *a)
+		}) {
+			keep.agents[id] = a
+		}
+	}
+	for id, q := range out.queues {
+		if !try("queue", id, func(c context.Context) error {
+			if q == nil {
+				return b.bus.DeleteQueue(c, id)
+			}
+			return b.bus.PutQueue(c, *q)
+		}) {
+			keep.queues[id] = q
+		}
+	}
+	for _, id := range sortedKeys(out.avail) {
+		n := out.avail[id]
+		if !try("availability", id, func(c context.Context) error { return b.bus.PutAvailability(c, n.d) }) {
+			keep.avail[id] = n
+			continue
+		}
+		b.metrics.changes.WithLabelValues(fmt.Sprint(n.d.Available)).Inc()
+		word := "available"
+		if !n.d.Available {
+			word = "unavailable (" + string(n.d.State) + ": " + n.d.Reason + ")"
+		}
+		b.say("%-8s %-20s %s v%d", id, n.name, word, n.d.Version)
+	}
+	if failed == nil {
 		return
 	}
-	delete(b.pending.queues, id)
-}
-
-func (b *Bridge) publishFailed(what, id string, err error) {
-	b.metrics.errors.WithLabelValues("bus_publish").Inc()
-	b.log.Warn("publish failed; retrying", "what", what, "id", id, "error", err)
+	// What failed goes back, unless something newer was recorded meanwhile.
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.out.events = append(keep.events, b.out.events...)
+	for id, a := range keep.agents {
+		if _, newer := b.out.agents[id]; !newer {
+			b.out.agents[id] = a
+		}
+	}
+	for id, q := range keep.queues {
+		if _, newer := b.out.queues[id]; !newer {
+			b.out.queues[id] = q
+		}
+	}
+	for id, n := range keep.avail {
+		if _, newer := b.out.avail[id]; !newer {
+			b.out.avail[id] = n
+		}
+	}
 }
 
 // tick checks staleness, releases changes held by the dwell time, retries
-// failed publishes and refreshes the gauges.
+// what could not be published and refreshes the gauges.
 func (b *Bridge) tick(ctx context.Context, now time.Time) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.avail == nil {
+		b.mu.Unlock()
 		return
 	}
 	if stale, changed := b.agents.Check(now); changed && stale && !b.agents.LastFresh().IsZero() {
@@ -399,25 +465,14 @@ func (b *Bridge) tick(ctx context.Context, now time.Time) {
 	if !b.agents.Stale() {
 		for _, d := range b.avail.Due(now) {
 			a, _ := b.agents.Get(d.AgentID)
-			b.publishAvailability(ctx, d, a.Name)
+			b.out.avail[d.AgentID] = named{d, a.Name}
 		}
-	}
-	for id, d := range b.pending.avail {
-		if cur, ok := b.avail.Get(id); ok && cur.Version == d.Version {
-			b.publishAvailability(ctx, d, "")
-		} else {
-			delete(b.pending.avail, id)
-		}
-	}
-	for id, a := range b.pending.agents {
-		b.putAgent(ctx, id, a)
-	}
-	for id, q := range b.pending.queues {
-		b.putQueue(ctx, id, q)
 	}
 	for s, n := range b.agents.Counts() {
 		b.metrics.agents.WithLabelValues(string(s)).Set(float64(n))
 	}
+	b.mu.Unlock()
+	b.flush(ctx)
 }
 
 // summary writes the console's periodic line: agents by status and the
