@@ -116,8 +116,7 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Setenv(serveEnv, "1")
-			plugintest.Test(t, plugintest.Options{Source: host.Source{Type: "webhook", Path: os.Args[0]}, Settings: js, Agents: 5})
+			plugintest.Test(t, plugintest.Options{Source: host.Source{Type: "webhook", Path: os.Args[0], Env: []string{serveEnv + "=1"}}, Settings: js, Agents: 5})
 			rc.mu.Lock()
 			defer rc.mu.Unlock()
 			for _, event := range []string{webhook.EventAvailability, webhook.EventReconcile, webhook.EventRequest, webhook.EventSession, webhook.EventAlert} {

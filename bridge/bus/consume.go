@@ -25,7 +25,8 @@ type Event struct {
 // it is terminated (a dead letter) instead of delivered again.
 var ErrPermanent = errors.New("permanent failure")
 
-// ConsumeEvents delivers the EVENTS stream's messages of the given kinds to
+// ConsumeEvents calls ready (if not nil) once its durable consumer exists,
+// then delivers the EVENTS stream's messages of the given kinds to
 // fn through the durable consumer named durable, one at a time, in order,
 // at least once: a message is acknowledged only after fn returns nil; after
 // an error it comes again, with a growing delay; after an error wrapping
@@ -33,7 +34,7 @@ var ErrPermanent = errors.New("permanent failure")
 // published from now on; an existing one goes on where it stopped, so what
 // arrived while the bridge or the adapter was down is delivered then. It
 // returns nil when ctx ends.
-func (b *Bus) ConsumeEvents(ctx context.Context, durable string, kinds []string, fn func(context.Context, Event) error) error {
+func (b *Bus) ConsumeEvents(ctx context.Context, durable string, kinds []string, ready func(), fn func(context.Context, Event) error) error {
 	if len(kinds) == 0 {
 		return errors.New("consume events: expected at least one kind")
 	}
@@ -61,6 +62,9 @@ func (b *Bus) ConsumeEvents(ctx context.Context, durable string, kinds []string,
 	defer it.Stop()
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
+	if ready != nil {
+		ready() // the durable consumer exists: what is published from now on is kept for it
+	}
 	log := b.logger.Named("events").With("consumer", durable)
 	for {
 		msg, err := it.Next()

@@ -41,12 +41,19 @@ func TestConsumeEventsAtLeastOnce(t *testing.T) {
 	}
 	run := func(cctx context.Context) chan error {
 		done := make(chan error, 1)
-		go func() { done <- b.ConsumeEvents(cctx, "adapter-tickets", []string{KindRequest, KindSession}, handler) }()
+		ready := make(chan struct{})
+		go func() {
+			done <- b.ConsumeEvents(cctx, "adapter-tickets", []string{KindRequest, KindSession}, func() { close(ready) }, handler)
+		}()
+		select {
+		case <-ready:
+		case err := <-done:
+			t.Fatalf("the consumer stopped at start: %v", err)
+		}
 		return done
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	done := run(cctx)
-	time.Sleep(200 * time.Millisecond) // the consumer exists before the first publish
 	for _, id := range []string{"r-1", "r-flaky", "r-bad", "r-2"} {
 		r := sampleRequest()
 		r.ID = id
@@ -126,7 +133,7 @@ func TestWatchAvailability(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- b.WatchAvailability(cctx, true, func(x availability.Desired) { got <- x.Version })
+		done <- b.WatchAvailability(cctx, true, nil, func(x availability.Desired) { got <- x.Version })
 	}()
 	select { // the value stored before the watch comes first
 	case v := <-got:
@@ -160,5 +167,35 @@ func TestWatchAvailability(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWatchUpdatesOnly is the mode dispatch uses: nothing stored before the
+// watch, every change after it is ready.
+func TestWatchUpdatesOnly(t *testing.T) {
+	b := open(t, embedded(t))
+	ctx := ctxT(t)
+	d := sampleAvailability()
+	d.Version = 1
+	if err := b.PutAvailability(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan uint64, 16)
+	ready := make(chan struct{})
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go b.WatchAvailability(cctx, false, func() { close(ready) }, func(x availability.Desired) { got <- x.Version })
+	<-ready
+	d.Version = 2
+	if err := b.PutAvailability(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-got:
+		if v != 2 {
+			t.Fatalf("first value %d, want 2: the value stored before the watch is not sent", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the change after the watch never came")
 	}
 }

@@ -9,14 +9,14 @@ import (
 	"github.com/acdbridge/acdbridge/bridge/availability"
 )
 
-// WatchAvailability calls fn with the availability bucket's values as they
+// WatchAvailability calls ready (if not nil) once it is subscribed, then fn with the availability bucket's values as they
 // change (with all, the current ones first), until ctx ends (nil) or the
 // watch fails. The bucket keeps one value per agent, so a version replaced
 // before the watch read it is skipped: per agent, what fn sees only grows
 // and ends with the newest, which is all an adapter needs. A value that
 // cannot be read is logged and skipped: the agent's next change carries its
 // whole state again.
-func (b *Bus) WatchAvailability(ctx context.Context, all bool, fn func(availability.Desired)) error {
+func (b *Bus) WatchAvailability(ctx context.Context, all bool, ready func(), fn func(availability.Desired)) error {
 	opts := []jetstream.WatchOpt{jetstream.IgnoreDeletes()}
 	if !all {
 		opts = append(opts, jetstream.UpdatesOnly())
@@ -24,6 +24,9 @@ func (b *Bus) WatchAvailability(ctx context.Context, all bool, fn func(availabil
 	w, err := b.availability.WatchAll(ctx, opts...)
 	if err != nil {
 		return fmt.Errorf("watch KV bucket %q: %w", BucketAvailability, err)
+	}
+	if ready != nil {
+		ready() // the watch is subscribed: nothing stored from now on is missed
 	}
 	defer func() {
 		_ = w.Stop()

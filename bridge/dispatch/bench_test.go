@@ -103,8 +103,7 @@ func (echoServer) Health(context.Context, *pb.HealthRequest) (*pb.HealthResponse
 func BenchmarkPluginThroughput(b *testing.B) {
 	for _, kind := range []string{"sdk", "echo"} {
 		b.Run(kind, func(b *testing.B) {
-			b.Setenv("ACDBRIDGE_BENCH_SERVE", kind)
-			p, err := host.Launch(context.Background(), host.Source{Type: kind, Path: os.Args[0]}, hclog.NewNullLogger())
+			p, err := host.Launch(context.Background(), host.Source{Type: kind, Path: os.Args[0], Env: []string{"ACDBRIDGE_BENCH_SERVE=" + kind}}, hclog.NewNullLogger())
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -93,26 +94,8 @@ func (b *Bridge) startAdapters(ctx context.Context, run func(func())) error {
 	if err != nil {
 		return err
 	}
-	// Workers follow the availability KV, as any subscriber could: a
-	// change reaches them once it is stored. The watch starts before the
-	// workers, whose first Reconcile covers everything stored before it.
-	watching := make(chan struct{})
-	run(func() {
-		close(watching)
-		for ctx.Err() == nil {
-			err := b.bus.WatchAvailability(ctx, false, func(d availability.Desired) {
-				for _, w := range b.workers {
-					w.Offer(d)
-				}
-			})
-			if err != nil {
-				b.log.Error("watching the availability bucket failed; starting again", "error", err)
-				sleepCtx(ctx, time.Second)
-			}
-		}
-	})
-	<-watching
 	dm := dispatch.NewMetrics(b.opts.Registry)
+	var starts []func()
 	for _, a := range cfg.Adapters {
 		logger := b.log.Named("adapter").Named(a.Name)
 		caps := infos[a.Name].Capabilities
@@ -124,7 +107,7 @@ func (b *Bridge) startAdapters(ctx context.Context, run func(func())) error {
 			return err
 		}
 		b.workers = append(b.workers, w)
-		run(func() {
+		starts = append(starts, func() {
 			w.Run(ctx, func(ctx context.Context) (dispatch.Instance, error) {
 				return launch(ctx, cat, a, logger)
 			})
@@ -143,7 +126,7 @@ func (b *Bridge) startAdapters(ctx context.Context, run func(func())) error {
 			// arrives while the adapter or the bridge is down waits.
 			run(func() {
 				for ctx.Err() == nil {
-					err := b.bus.ConsumeEvents(ctx, "adapter-"+a.Name, kinds, w.HandleEvent)
+					err := b.bus.ConsumeEvents(ctx, "adapter-"+a.Name, kinds, nil, w.HandleEvent)
 					if err != nil {
 						b.log.Error("events to the adapter stopped; starting again", "adapter", a.Name, "error", err)
 						sleepCtx(ctx, 5*time.Second)
@@ -156,6 +139,36 @@ func (b *Bridge) startAdapters(ctx context.Context, run func(func())) error {
 			takes = append(takes, string(c))
 		}
 		b.say("adapter: %s %q (%s %s) takes %s", a.Type, a.Name, infos[a.Name].Name, infos[a.Name].Version, strings.Join(takes, ", "))
+	}
+	// Workers follow the availability KV, as any subscriber could: a change
+	// reaches them once it is stored. The watch is subscribed before the
+	// workers start, whose first Reconcile covers everything stored before
+	// it; after a failure it starts again from the current values (the
+	// workers drop what they already have).
+	workers := slices.Clone(b.workers)
+	watching := make(chan struct{})
+	run(func() {
+		ready, all := sync.OnceFunc(func() { close(watching) }), false
+		for ctx.Err() == nil {
+			err := b.bus.WatchAvailability(ctx, all, ready, func(d availability.Desired) {
+				for _, w := range workers {
+					w.Offer(d)
+				}
+			})
+			all = true
+			if err != nil {
+				b.log.Error("watching the availability bucket failed; starting again", "error", err)
+				sleepCtx(ctx, time.Second)
+			}
+		}
+	})
+	select {
+	case <-watching:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	for _, start := range starts {
+		run(start)
 	}
 	return nil
 }

@@ -121,11 +121,20 @@ func New(opts Options) (*Bridge, error) {
 // everything is up.
 func (b *Bridge) Run(ctx context.Context, started func()) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	cfg := b.opts.Config
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
+	// Whatever ends Run, shut down in order: stop every goroutine first (so
+	// no worker relaunches an adapter and nothing publishes), then the
+	// adapters' processes, then the bus.
+	var bs *bus.Bus
+	defer func() {
+		cancel()
+		wg.Wait()
+		host.CleanupAll()
+		if bs != nil {
+			bs.Close()
+		}
+	}()
 
 	srcCfg, err := b.sourceConfig(ctx, &wg)
 	if err != nil {
@@ -133,11 +142,10 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 	}
 	bc := cfg.Bus
 	bc.DataDir = cfg.DataDir // data_dir is the one setting for where data goes
-	bs, err := bus.Open(ctx, bc, b.log)
+	bs, err = bus.Open(ctx, bc, b.log)
 	if err != nil {
 		return err
 	}
-	defer bs.Close()
 	known, err := bs.Availability(ctx)
 	if err != nil {
 		return fmt.Errorf("read the availability kept on the bus: %w", err)
@@ -151,7 +159,6 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 	b.avail = availability.NewEngine(cfg.Availability, known)
 	b.mu.Unlock()
 
-	defer host.CleanupAll()
 	if err := b.startAdapters(ctx, func(f func()) {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()

@@ -58,9 +58,8 @@ func TestEveryBuiltin(t *testing.T) {
 				m["url"] = srv.URL
 				settings, _ = json.Marshal(m)
 			}
-			t.Setenv("ACDBRIDGE_TEST_SERVE", name)
 			for _, r := range plugintest.Run(context.Background(), plugintest.Options{
-				Source:   host.Source{Type: name, Origin: host.Builtin, Path: os.Args[0]},
+				Source:   host.Source{Type: name, Origin: host.Builtin, Path: os.Args[0], Env: []string{"ACDBRIDGE_TEST_SERVE=" + name}},
 				Settings: settings,
 			}) {
 				if r.Err != nil {

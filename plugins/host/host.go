@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -60,6 +61,7 @@ type Source struct {
 	Origin Origin
 	Path   string   // the executable
 	Args   []string // its arguments
+	Env    []string // added to the few variables every adapter gets (see Launch)
 }
 
 // Catalog finds adapters: the built-ins, served by Self, and the executables
@@ -171,17 +173,28 @@ type Plugin struct {
 // Launch starts src's process, does the handshake (protocol 1, the magic
 // cookie, gRPC only, mutual TLS with certificates made for this run) and
 // relays the adapter's stderr to logger. On any error the process is killed.
+//
+// An adapter does not inherit the bridge's environment, which holds the
+// source's token and other adapters' secrets: it gets only PATH, HOME,
+// TMPDIR, the locale, TZ and the CA settings, plus src.Env. Its settings
+// (with the secrets its block reads through env() or file()) come in
+// Configure. Starting gives up when ctx ends or after 30 s.
 func Launch(ctx context.Context, src Source, logger hclog.Logger) (*Plugin, error) {
 	cmd := exec.Command(src.Path, src.Args...)
+	cmd.Env = append(passedEnv(), src.Env...)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		Plugins:          plugin.PluginSet{sdk.PluginName: &sdk.Plugin{}},
 		Cmd:              cmd,
+		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		Managed:          true,
+		StartTimeout:     30 * time.Second,
 		Logger:           logger,
 	})
+	stop := context.AfterFunc(ctx, client.Kill)
+	defer stop()
 	rpc, err := client.Client()
 	if err != nil {
 		client.Kill()
@@ -198,6 +211,17 @@ func Launch(ctx context.Context, src Source, logger hclog.Logger) (*Plugin, erro
 		return nil, fmt.Errorf("adapter %s: dispensed %T, not an adapter client", src.Type, raw)
 	}
 	return &Plugin{Client: c, Source: src, client: client}, nil
+}
+
+// passedEnv is the part of the bridge's environment an adapter gets.
+func passedEnv() []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 // Exited says whether the process has ended.

@@ -19,6 +19,10 @@ import (
 // Under go test, os.Executable is the test binary: when asked through the
 // environment, it serves a built-in adapter instead of running the tests.
 func TestMain(m *testing.M) {
+	if os.Getenv("ACDBRIDGE_TEST_SERVE") == "envcheck" {
+		sdk.Serve(envCheck{})
+		os.Exit(0)
+	}
 	if typ := os.Getenv("ACDBRIDGE_TEST_SERVE"); typ != "" {
 		if err := ServeBuiltin(typ); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
@@ -32,9 +36,8 @@ func TestMain(m *testing.M) {
 // launchLog starts the built-in log adapter as a real process.
 func launchLog(t *testing.T, logs *testutil.SyncBuffer) *Plugin {
 	t.Helper()
-	t.Setenv("ACDBRIDGE_TEST_SERVE", "log")
 	logger := hclog.New(&hclog.LoggerOptions{Name: "bridge", Output: logs, Level: hclog.Trace})
-	p, err := Launch(context.Background(), Source{Type: "log", Origin: Builtin, Path: os.Args[0]}, logger.Named("console"))
+	p, err := Launch(context.Background(), Source{Type: "log", Origin: Builtin, Path: os.Args[0], Env: []string{"ACDBRIDGE_TEST_SERVE=log"}}, logger.Named("console"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,5 +171,30 @@ func TestCatalog(t *testing.T) {
 	}
 	if list, err := (Catalog{Self: "x", PluginsDir: filepath.Join(dir, "missing")}).List(); err != nil || len(list) != len(Builtins()) {
 		t.Fatalf("a missing plugins folder: %v %v", list, err)
+	}
+}
+
+// envCheck reports, as its health message, the source token it can see.
+type envCheck struct{}
+
+func (envCheck) Info() sdk.Info                                { return sdk.Info{Name: "envcheck", Version: "1"} }
+func (envCheck) Configure(context.Context, sdk.Settings) error { return nil }
+func (envCheck) Health(context.Context) sdk.Health {
+	return sdk.Health{Status: sdk.Up, Message: "token=" + os.Getenv("ACDBRIDGE_SOURCE_TOKEN") + " home=" + os.Getenv("HOME")}
+}
+
+func TestAdaptersDoNotInheritSecrets(t *testing.T) {
+	t.Setenv("ACDBRIDGE_SOURCE_TOKEN", "s3cret-source-token")
+	p, err := Launch(context.Background(), Source{Type: "envcheck", Path: os.Args[0], Env: []string{"ACDBRIDGE_TEST_SERVE=envcheck"}}, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Kill()
+	h, err := p.Health(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "token= home=" + os.Getenv("HOME"); h.Message != want {
+		t.Fatalf("the adapter sees %q, want %q", h.Message, want)
 	}
 }

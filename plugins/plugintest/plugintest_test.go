@@ -70,9 +70,8 @@ func (b *broken) Reconcile(ctx context.Context, d []sdk.Availability) []sdk.Resu
 
 func run(t *testing.T, kind string) map[string]error {
 	t.Helper()
-	t.Setenv("ACDBRIDGE_KIT_SERVE", kind)
 	out := map[string]error{}
-	for _, r := range Run(context.Background(), Options{Source: host.Source{Type: kind, Path: os.Args[0]}, Agents: 5}) {
+	for _, r := range Run(context.Background(), Options{Source: host.Source{Type: kind, Path: os.Args[0], Env: []string{"ACDBRIDGE_KIT_SERVE=" + kind}}, Agents: 5}) {
 		out[r.Name] = r.Err
 	}
 	return out
