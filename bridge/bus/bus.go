@@ -375,3 +375,11 @@ func (b *Bus) publish(ctx context.Context, subject, msgID string, data []byte) e
 	}
 	return nil
 }
+
+// Ready says whether the connection to NATS is up, for /readyz.
+func (b *Bus) Ready() error {
+	if st := b.nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("NATS connection is %s", st)
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -197,5 +198,19 @@ func TestWatchUpdatesOnly(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the change after the watch never came")
+	}
+}
+
+func TestReady(t *testing.T) {
+	b, err := Open(ctxT(t), embedded(t), testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Ready(); err != nil {
+		t.Fatalf("open bus: %v", err)
+	}
+	b.Close()
+	if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "NATS connection is") {
+		t.Fatalf("closed bus: %v", err)
 	}
 }

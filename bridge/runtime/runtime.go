@@ -167,7 +167,7 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 	}
 
 	if cfg.API.Listen != "" {
-		srv, err := api.New(cfg.API.Listen, b.opts.Registry, map[string]api.Check{"source": b.sourceReady}, b.views(), b.apiTokens(), b.log.Named("api"))
+		srv, err := api.New(cfg.API.Listen, b.opts.Registry, map[string]api.Check{"source": b.sourceReady, "bus": bs.Ready, "adapters": b.adaptersReady}, b.views(), b.apiTokens(), b.log.Named("api"))
 		if err != nil {
 			return err
 		}
@@ -264,6 +264,25 @@ func (b *Bridge) say(format string, args ...any) {
 	if b.opts.Console != nil {
 		fmt.Fprintf(b.opts.Console, time.Now().Format("15:04:05")+" "+format+"\n", args...)
 	}
+}
+
+// adaptersReady says whether every adapter runs and is not down.
+func (b *Bridge) adaptersReady() error {
+	var bad []string
+	for _, w := range b.workers {
+		st := w.Status()
+		if !st.Running || st.Health == "down" {
+			msg := st.Name + ": " + st.Health
+			if st.LastError != "" {
+				msg += " (" + st.LastError + ")"
+			}
+			bad = append(bad, msg)
+		}
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "; "))
+	}
+	return nil
 }
 
 func (b *Bridge) sourceReady() error {
