@@ -169,20 +169,29 @@ func (a *Adapter) current() *instance {
 
 const notConfigured = "the adapter is not configured yet (Configure has not succeeded)"
 
+// startAvailability makes a result per item and checks that availability
+// can be sent; done says out is already the whole answer.
+func (a *Adapter) startAvailability(items []sdk.Availability) (out []sdk.Result, in *instance, done bool) {
+	out = make([]sdk.Result, len(items))
+	for i, it := range items {
+		out[i] = sdk.Result{AgentID: it.AgentID, Version: it.Version}
+	}
+	if in = a.current(); in == nil {
+		return fill(out, nil, sdk.Retryable, notConfigured), nil, true
+	}
+	if !in.cfg.send[sdk.CapAvailability] {
+		return fill(out, nil, sdk.Ignored, `"availability" is not in the send setting`), nil, true
+	}
+	return out, in, false
+}
+
 // SetAvailability sends one availability payload with the items newer than
 // what the receiver already accepted for their agents; the others are
 // Ignored. When none is newer, nothing is sent.
 func (a *Adapter) SetAvailability(ctx context.Context, items []sdk.Availability) []sdk.Result {
-	out := make([]sdk.Result, len(items))
-	for i, it := range items {
-		out[i] = sdk.Result{AgentID: it.AgentID, Version: it.Version}
-	}
-	in := a.current()
-	if in == nil {
-		return fill(out, nil, sdk.Retryable, notConfigured)
-	}
-	if !in.cfg.send[sdk.CapAvailability] {
-		return fill(out, nil, sdk.Ignored, `"availability" is not in the send setting`)
+	out, in, done := a.startAvailability(items)
+	if done {
+		return out
 	}
 	var send []sdk.Availability
 	var sent []int
@@ -218,16 +227,9 @@ func (a *Adapter) SetAvailability(ctx context.Context, items []sdk.Availability)
 // Reconcile sends the whole desired state, every agent whatever was
 // delivered before, in one reconcile payload.
 func (a *Adapter) Reconcile(ctx context.Context, desired []sdk.Availability) []sdk.Result {
-	out := make([]sdk.Result, len(desired))
-	for i, it := range desired {
-		out[i] = sdk.Result{AgentID: it.AgentID, Version: it.Version}
-	}
-	in := a.current()
-	if in == nil {
-		return fill(out, nil, sdk.Retryable, notConfigured)
-	}
-	if !in.cfg.send[sdk.CapAvailability] {
-		return fill(out, nil, sdk.Ignored, `"availability" is not in the send setting`)
+	out, in, done := a.startAvailability(desired)
+	if done {
+		return out
 	}
 	outcome, msg := a.post(ctx, in, EventReconcile, func(h header) any {
 		return reconcilePayload{header: h, Desired: availabilityItems(desired)}
