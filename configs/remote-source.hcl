@@ -34,6 +34,19 @@ api {
   }
 }
 
+# Each agent's identities in the ACD, the phone system and ticketing.
+directory {
+  file = "agents.csv" # relative to this file
+  template {
+    interface = "PJSIP/${extension}"
+    sip_uri   = "sip:${extension}@pbx.example.com"
+  }
+  agent "a-0006" {
+    extension = 1006
+    interface = "Local/1006@agents" # a row's own value wins over the template
+  }
+}
+
 # The log adapter prints every call; add adapter blocks for real systems.
 adapter "log" "console" {
   level = "info"

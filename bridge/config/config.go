@@ -21,6 +21,7 @@ import (
 
 	"github.com/acdbridge/acdbridge/bridge/availability"
 	"github.com/acdbridge/acdbridge/bridge/bus"
+	"github.com/acdbridge/acdbridge/bridge/directory"
 	"github.com/acdbridge/acdbridge/monitors"
 )
 
@@ -35,6 +36,7 @@ type Config struct {
 	API          API
 	PluginsDir   string    // external adapter executables
 	Adapters     []Adapter // adapter "TYPE" "NAME" blocks
+	Directory    directory.Config
 }
 
 // Source is a remote-support service speaking the Remote Support API v1.
@@ -98,6 +100,7 @@ type file struct {
 	API          *apiBlock          `hcl:"api,block"`
 	PluginsDir   *string            `hcl:"plugins_dir"`
 	Adapters     []adapterBlock     `hcl:"adapter,block"`
+	Directory    *directoryBlock    `hcl:"directory,block"`
 	Body         hcl.Body           `hcl:",body"`
 }
 
@@ -388,6 +391,9 @@ func Parse(src []byte, filename string) (Config, error) {
 	// A file says which adapters to run; only no file at all means the
 	// default log adapter.
 	c.Adapters = v.adapters(raw.Adapters)
+	if raw.Directory != nil {
+		c.Directory = v.directory(raw.Directory, filename)
+	}
 	if v.diags.HasErrors() {
 		return Config{}, v.diags
 	}

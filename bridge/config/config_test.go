@@ -36,6 +36,9 @@ func TestRemoteSourceConfig(t *testing.T) {
 		s.ReconcileInterval != time.Minute || s.Timeout != 10*time.Second || s.RateLimit != 10 || s.StaleAfter != 30*time.Second {
 		t.Fatalf("source: %+v", s)
 	}
+	if c.Directory.File != "../../configs/agents.csv" || len(c.Directory.Templates) != 2 || c.Directory.Rows["a-0006"]["extension"] != "1006" {
+		t.Fatalf("directory: %+v", c.Directory)
+	}
 	if c.Availability.MinDwell != 2*time.Second {
 		t.Fatalf("dwell %s", c.Availability.MinDwell)
 	}
@@ -101,6 +104,8 @@ func TestConfigErrors(t *testing.T) {
 		{"data_dir", `data_dir = ""`, `data_dir: expected a folder`},
 		{"token role", "api {\n  token \"ops\" {\n    role = \"root\"\n    sha256 = \"" + strings.Repeat("a", 64) + "\"\n  }\n}", `c.hcl:3:12: role: expected viewer, supervisor or admin, got "root"`},
 		{"token plain", "api {\n  token \"ops\" {\n    role = \"viewer\"\n    sha256 = \"s3cret\"\n  }\n}", `c.hcl:4:14: sha256: expected the token's SHA-256 as 64 hex digits`},
+		{"directory csv", "directory {\n  file = \"/nonexistent/agents.csv\"\n}", `c.hcl:2:10: file: directory: open /nonexistent/agents.csv: no such file or directory`},
+		{"directory agent twice", "directory {\n  agent \"a\" {}\n  agent \"a\" {}\n}", `c.hcl:3:3: agent "a" is listed twice in the directory`},
 		{"adapter twice", "adapter \"log\" \"a\" {}\nadapter \"log\" \"a\" {}", `c.hcl:2:1: adapter "log" "a": the name "a" is taken by another adapter block`},
 		{"adapter name across types", "adapter \"webhook\" \"crm\" {}\nadapter \"log\" \"crm\" {}", `c.hcl:2:1: adapter "log" "crm": the name "crm" is taken`},
 		{"adapter name", "adapter \"log\" \"A B\" {}", `expected a type and a name of a-z, 0-9, - and _`},

@@ -56,11 +56,14 @@ type workerMetrics struct {
 
 // forAdapter makes every series of one adapter exist at zero, and a gauge
 // of its mailbox.
-func (m *Metrics) forAdapter(name string, pending func() int) workerMetrics {
+func (m *Metrics) forAdapter(name string, pending, missing func() int) workerMetrics {
 	gf := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "acdbridge", Subsystem: "adapter", Name: "pending",
 		Help: "Agents whose newest change waits to be sent to the adapter.", ConstLabels: prometheus.Labels{"adapter": name}},
 		func() float64 { return float64(pending()) })
 	_ = m.reg.Register(gf) // a worker of the same name again (tests) keeps the first gauge
+	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "acdbridge", Subsystem: "adapter", Name: "agents_without_identity",
+		Help: "Agents whose availability lacks an identity the adapter needs (listed in /api/v1/adapters).", ConstLabels: prometheus.Labels{"adapter": name}},
+		func() float64 { return float64(missing()) }))
 	return workerMetrics{
 		applied: m.applied.WithLabelValues(name), events: m.events.WithLabelValues(name), retries: m.retries.WithLabelValues(name),
 		deadLetters: m.deadLetters.WithLabelValues(name), errors: m.errors.WithLabelValues(name),

@@ -55,6 +55,10 @@ type Options struct {
 	Decorate func(*sdk.Availability)
 	Logger   hclog.Logger
 	Metrics  *Metrics
+	// Identities are the directory keys the adapter needs; agents whose
+	// availability lacks one are counted and listed (still sent: the
+	// adapter answers for them).
+	Identities []string
 	// EventsOnly is for an adapter without the availability capability:
 	// the worker keeps it running (for HandleEvent) but sends no
 	// availability.
@@ -73,6 +77,7 @@ type Worker struct {
 	dead     map[string]uint64 // the newest version the adapter refused for good
 	attempts map[string]int    // retries so far of a retryable agent
 	newest   map[string]uint64 // the newest version offered per agent
+	missing  map[string]bool   // agents without an identity the adapter needs
 	health   sdk.Health
 	lastErr  error
 	current  Instance // the running instance, nil while it is (re)started
@@ -101,9 +106,9 @@ func NewWorker(opts Options) (*Worker, error) {
 	}
 	w := &Worker{
 		opts: opts, log: opts.Logger.Named("dispatch").With("adapter", opts.Name), box: newMailbox(),
-		applied: map[string]uint64{}, dead: map[string]uint64{}, attempts: map[string]int{}, newest: map[string]uint64{},
+		applied: map[string]uint64{}, dead: map[string]uint64{}, attempts: map[string]int{}, newest: map[string]uint64{}, missing: map[string]bool{},
 	}
-	w.m = opts.Metrics.forAdapter(opts.Name, w.box.size)
+	w.m = opts.Metrics.forAdapter(opts.Name, w.box.size, func() int { return len(w.WithoutIdentity()) })
 	return w, nil
 }
 
@@ -131,13 +136,15 @@ func (w *Worker) Applied() map[string]uint64 {
 
 // Status is a worker's state for the bridge's API.
 type Status struct {
-	Name          string `json:"name"`
-	Running       bool   `json:"running"`
-	Health        string `json:"health"`
-	HealthMessage string `json:"health_message,omitempty"`
-	Pending       int    `json:"pending"`
-	Applied       int    `json:"agents_applied"`
-	LastError     string `json:"last_error,omitempty"`
+	Name            string   `json:"name"`
+	WithoutIdentity []string `json:"agents_without_identity"` // at most 100 listed
+	MissingCount    int      `json:"agents_without_identity_count"`
+	Running         bool     `json:"running"`
+	Health          string   `json:"health"`
+	HealthMessage   string   `json:"health_message,omitempty"`
+	Pending         int      `json:"pending"`
+	Applied         int      `json:"agents_applied"`
+	LastError       string   `json:"last_error,omitempty"`
 }
 
 // Status reports the worker's state.
@@ -149,6 +156,12 @@ func (w *Worker) Status() Status {
 	if w.lastErr != nil {
 		st.LastError = w.lastErr.Error()
 	}
+	st.MissingCount = len(w.missing)
+	for id := range w.missing {
+		st.WithoutIdentity = append(st.WithoutIdentity, id)
+	}
+	slices.Sort(st.WithoutIdentity)
+	st.WithoutIdentity = st.WithoutIdentity[:min(len(st.WithoutIdentity), 100)]
 	return st
 }
 
@@ -298,6 +311,41 @@ func (w *Worker) Serve(ctx context.Context, t Target) error {
 	}
 }
 
+// noteIdentities keeps the set of agents without an identity the adapter
+// needs up to date.
+func (w *Worker) noteIdentities(items []sdk.Availability) {
+	if len(w.opts.Identities) == 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, it := range items {
+		lacks := false
+		for _, k := range w.opts.Identities {
+			if it.Identities[k] == "" {
+				lacks = true
+			}
+		}
+		if lacks {
+			w.missing[it.AgentID] = true
+		} else {
+			delete(w.missing, it.AgentID)
+		}
+	}
+}
+
+// WithoutIdentity lists the agents that lack an identity the adapter needs.
+func (w *Worker) WithoutIdentity() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]string, 0, len(w.missing))
+	for id := range w.missing {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // fresh drops the items the adapter already has (or refused for good) at
 // that version or a newer one, such as those a Reconcile just covered. It
 // returns nil only when taken was empty.
@@ -329,6 +377,7 @@ func (w *Worker) deliver(ctx context.Context, items []availability.Desired, call
 			w.opts.Decorate(&req[i])
 		}
 	}
+	w.noteIdentities(req)
 	cctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
 	start := time.Now()
 	rs, err := call(cctx, req)

@@ -102,6 +102,7 @@ func (b *Bridge) startAdapters(ctx context.Context, run func(func())) error {
 		w, err := dispatch.NewWorker(dispatch.Options{
 			Name: a.Name, Desired: b.desired, Decorate: b.decorate, Logger: b.log, Metrics: dm,
 			EventsOnly: !slices.Contains(caps, sdk.CapAvailability),
+			Identities: infos[a.Name].Identities,
 		})
 		if err != nil {
 			return err
@@ -180,13 +181,18 @@ func (b *Bridge) desired() map[string]availability.Desired {
 	return b.avail.All()
 }
 
-// decorate adds the agent's name for the adapter.
+// decorate adds the agent's name and its identities from the directory.
 func (b *Bridge) decorate(a *sdk.Availability) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if ag, ok := b.agents.Get(a.AgentID); ok {
-		a.AgentName = ag.Name
+	ag, ok := b.agents.Get(a.AgentID)
+	if !ok {
+		ag.ID = a.AgentID
 	}
+	a.AgentName = ag.Name
+	// An agent without some identity still goes out, with the ones it has:
+	// the worker counts it against the adapters that need the missing one.
+	a.Identities, _ = b.dir.Identities(ag)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

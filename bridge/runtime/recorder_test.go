@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -31,7 +32,9 @@ type recorderState struct {
 	Applied map[string]uint64 `json:"applied"`
 }
 
-func (r *recorder) Info() sdk.Info { return sdk.Info{Name: "recorder", Version: "1"} }
+func (r *recorder) Info() sdk.Info {
+	return sdk.Info{Name: "recorder", Version: "1", Identities: []string{"interface"}}
+}
 func (r *recorder) Health(context.Context) sdk.Health {
 	return sdk.Health{Status: sdk.Up}
 }
@@ -156,5 +159,46 @@ func TestAdapterKilledUnderAStreamOfChanges(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(r.bridge.workers[0].Restarts()); v < 1 {
 		t.Fatalf("acdbridge_adapter_restarts_total = %g, want at least 1", v)
+	}
+}
+
+// TestDirectoryIdentities: agents with a directory row get their identities;
+// the others are counted and listed against the adapter that needs one.
+func TestDirectoryIdentities(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "recorder.json")
+	script := fmt.Sprintf("#!/bin/sh\nACDBRIDGE_TEST_RECORDER=1 exec %q \"$@\"\n", os.Args[0])
+	os.WriteFile(filepath.Join(dir, "recorder"), []byte(script), 0o755)
+	csv := "agent_id,extension\n"
+	for i := 1; i <= 10; i += 2 { // a-0001, a-0003, ... a-0009 have a row
+		csv += fmt.Sprintf("a-%04d,%d\n", i, 1000+i)
+	}
+	os.WriteFile(filepath.Join(dir, "agents.csv"), []byte(csv), 0o644)
+	cfgSrc := fmt.Sprintf("directory {\n  file = %q\n  template {\n    interface = \"PJSIP/${extension}\"\n  }\n}\n", filepath.Join(dir, "agents.csv"))
+	parsed, err := config.Parse([]byte(cfgSrc), filepath.Join(dir, "bridge.hcl"))
+	if err != nil {
+		t.Fatal(config.Format(err))
+	}
+	r := newRig(t, 10, 2, 1<<12, func(c *config.Config) {
+		c.PluginsDir = dir
+		c.Directory = parsed.Directory
+		c.Adapters = []config.Adapter{{Type: "recorder", Name: "rec", Settings: []byte(fmt.Sprintf(`{"state_file":%q}`, state))}}
+	})
+	r.converge(fresh(r))
+	want := "a-0002 a-0004 a-0006 a-0008 a-0010"
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := strings.Join(r.bridge.workers[0].WithoutIdentity(), " ")
+		if got == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agents without an interface: %q, want %q", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	st := r.bridge.workers[0].Status()
+	if st.MissingCount != 5 || strings.Join(st.WithoutIdentity, " ") != want {
+		t.Fatalf("status: %+v", st)
 	}
 }

@@ -12,9 +12,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -24,6 +27,7 @@ import (
 	"github.com/acdbridge/acdbridge/bridge/availability"
 	"github.com/acdbridge/acdbridge/bridge/bus"
 	"github.com/acdbridge/acdbridge/bridge/config"
+	"github.com/acdbridge/acdbridge/bridge/directory"
 	"github.com/acdbridge/acdbridge/bridge/dispatch"
 	"github.com/acdbridge/acdbridge/bridge/source"
 	"github.com/acdbridge/acdbridge/monitors"
@@ -55,6 +59,7 @@ type Bridge struct {
 	out     outbox // what is still to be published; flush sends it
 	started bool
 	workers []*dispatch.Worker // one per adapter instance; set before the loop starts
+	dir     *directory.Directory
 
 	simURL string
 }
@@ -154,9 +159,14 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 	if err != nil {
 		return err
 	}
+	dir, err := directory.Load(cfg.Directory)
+	if err != nil {
+		return err
+	}
 	b.mu.Lock()
 	b.bus = bs
 	b.avail = availability.NewEngine(cfg.Availability, known)
+	b.dir = dir
 	b.mu.Unlock()
 
 	if err := b.startAdapters(ctx, func(f func()) {
@@ -192,6 +202,9 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 	if started != nil {
 		started()
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	tick := time.NewTicker(b.opts.Tick)
 	defer tick.Stop()
 	summary := time.NewTicker(b.opts.SummaryEvery)
@@ -212,6 +225,8 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 			b.tick(ctx, now)
 		case <-summary.C:
 			b.summary(time.Now())
+		case <-hup:
+			b.reloadDirectory()
 		}
 	}
 }
@@ -264,6 +279,22 @@ func (b *Bridge) say(format string, args ...any) {
 	if b.opts.Console != nil {
 		fmt.Fprintf(b.opts.Console, time.Now().Format("15:04:05")+" "+format+"\n", args...)
 	}
+}
+
+// reloadDirectory reads the agent directory again (SIGHUP). A directory
+// that does not load leaves the old one in place.
+func (b *Bridge) reloadDirectory() {
+	dir, err := directory.Load(b.opts.Config.Directory)
+	if err != nil {
+		b.log.Error("directory not reloaded; the old one stays", "error", err)
+		b.say("directory: not reloaded (%v); the old one stays", err)
+		return
+	}
+	b.mu.Lock()
+	b.dir = dir
+	b.mu.Unlock()
+	b.log.Info("directory reloaded", "agents", dir.Len())
+	b.say("directory: reloaded, %d agents with a row; identities apply from each agent's next change", dir.Len())
 }
 
 // adaptersReady says whether every adapter runs and is not down.

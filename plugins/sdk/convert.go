@@ -34,7 +34,7 @@ var capToPB = map[Capability]pb.Capability{
 }
 
 func infoToPB(i Info) *pb.DescribeResponse {
-	r := &pb.DescribeResponse{Name: i.Name, Version: i.Version}
+	r := &pb.DescribeResponse{Name: i.Name, Version: i.Version, Identities: i.Identities}
 	for _, c := range i.Capabilities {
 		r.Capabilities = append(r.Capabilities, capToPB[c])
 	}
@@ -45,7 +45,7 @@ func infoToPB(i Info) *pb.DescribeResponse {
 }
 
 func infoFromPB(r *pb.DescribeResponse) Info {
-	i := Info{Name: r.GetName(), Version: r.GetVersion()}
+	i := Info{Name: r.GetName(), Version: r.GetVersion(), Identities: r.GetIdentities()}
 	for _, c := range r.GetCapabilities() {
 		for k, v := range capToPB {
 			if v == c {

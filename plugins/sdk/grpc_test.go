@@ -24,7 +24,7 @@ type mock struct {
 }
 
 func (m *mock) Info() Info {
-	return Info{Name: "mock", Version: "0.1.0", Settings: []Setting{{Name: "url", Type: "string", Required: true, Description: "where"}, {Name: "token", Type: "string", Secret: true}}}
+	return Info{Name: "mock", Version: "0.1.0", Identities: []string{"interface"}, Settings: []Setting{{Name: "url", Type: "string", Required: true, Description: "where"}, {Name: "token", Type: "string", Secret: true}}}
 }
 func (m *mock) Configure(_ context.Context, s Settings) error { return m.configure(s) }
 func (m *mock) Health(context.Context) Health                 { return Health{Status: Degraded, Message: "slow"} }

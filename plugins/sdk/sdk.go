@@ -56,6 +56,10 @@ type Info struct {
 	Version      string
 	Capabilities []Capability // filled in by Serve from the interfaces implemented
 	Settings     []Setting
+	// Identities are the agent-directory keys the adapter needs in every
+	// availability (e.g. "interface"); the bridge counts and lists agents
+	// without them.
+	Identities []string
 }
 
 // Setting is one setting an adapter takes.

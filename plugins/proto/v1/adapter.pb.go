@@ -229,11 +229,15 @@ func (*DescribeRequest) Descriptor() ([]byte, []int) {
 }
 
 type DescribeResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Version       string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
-	Capabilities  []Capability           `protobuf:"varint,3,rep,packed,name=capabilities,proto3,enum=acdbridge.adapter.v1.Capability" json:"capabilities,omitempty"`
-	ConfigSchema  []*ConfigField         `protobuf:"bytes,4,rep,name=config_schema,json=configSchema,proto3" json:"config_schema,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version      string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	Capabilities []Capability           `protobuf:"varint,3,rep,packed,name=capabilities,proto3,enum=acdbridge.adapter.v1.Capability" json:"capabilities,omitempty"`
+	ConfigSchema []*ConfigField         `protobuf:"bytes,4,rep,name=config_schema,json=configSchema,proto3" json:"config_schema,omitempty"`
+	// The identities from the agent directory the adapter needs in every
+	// availability (e.g. "interface"); agents without them are counted and
+	// listed by the bridge.
+	Identities    []string `protobuf:"bytes,5,rep,name=identities,proto3" json:"identities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -292,6 +296,13 @@ func (x *DescribeResponse) GetCapabilities() []Capability {
 func (x *DescribeResponse) GetConfigSchema() []*ConfigField {
 	if x != nil {
 		return x.ConfigSchema
+	}
+	return nil
+}
+
+func (x *DescribeResponse) GetIdentities() []string {
+	if x != nil {
+		return x.Identities
 	}
 	return nil
 }
@@ -1472,12 +1483,15 @@ var File_adapter_proto protoreflect.FileDescriptor
 const file_adapter_proto_rawDesc = "" +
 	"\n" +
 	"\radapter.proto\x12\x14acdbridge.adapter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x11\n" +
-	"\x0fDescribeRequest\"\xce\x01\n" +
+	"\x0fDescribeRequest\"\xee\x01\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12D\n" +
 	"\fcapabilities\x18\x03 \x03(\x0e2 .acdbridge.adapter.v1.CapabilityR\fcapabilities\x12F\n" +
-	"\rconfig_schema\x18\x04 \x03(\v2!.acdbridge.adapter.v1.ConfigFieldR\fconfigSchema\"\x8b\x01\n" +
+	"\rconfig_schema\x18\x04 \x03(\v2!.acdbridge.adapter.v1.ConfigFieldR\fconfigSchema\x12\x1e\n" +
+	"\n" +
+	"identities\x18\x05 \x03(\tR\n" +
+	"identities\"\x8b\x01\n" +
 	"\vConfigField\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
