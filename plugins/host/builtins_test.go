@@ -50,6 +50,16 @@ func TestEveryBuiltin(t *testing.T) {
 			if err := json.Unmarshal(settings, &m); err != nil {
 				t.Fatal(err)
 			}
+			if _, ok := m["address"]; ok {
+				// An adapter that talks to a server of its own protocol
+				// (an ACD) runs the kit in its own package, against its
+				// fake of that server; check that it does.
+				kit, err := os.ReadFile(filepath.Join(dir, "conformance_test.go"))
+				if err != nil || !strings.Contains(string(kit), "plugintest.") {
+					t.Fatalf("%s talks to a server of its own: its package must run the conformance kit against its fake (conformance_test.go): %v", name, err)
+				}
+				return
+			}
 			if _, ok := m["url"]; ok {
 				// A sample that points at a server elsewhere delivers to
 				// a receiver here instead.

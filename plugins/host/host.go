@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/acdbridge/acdbridge/adapters/asterisk"
 	logadapter "github.com/acdbridge/acdbridge/adapters/log"
 	"github.com/acdbridge/acdbridge/adapters/webhook"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
@@ -30,8 +31,9 @@ import (
 // map, no init() registration. Each makes a fresh adapter logging to logger.
 func Builtins() map[string]func(logger hclog.Logger) sdk.Adapter {
 	return map[string]func(logger hclog.Logger) sdk.Adapter{
-		"log":     func(l hclog.Logger) sdk.Adapter { return logadapter.New(l) },
-		"webhook": func(l hclog.Logger) sdk.Adapter { return webhook.New(l) },
+		"asterisk": func(l hclog.Logger) sdk.Adapter { return asterisk.New(l) },
+		"log":      func(l hclog.Logger) sdk.Adapter { return logadapter.New(l) },
+		"webhook":  func(l hclog.Logger) sdk.Adapter { return webhook.New(l) },
 	}
 }
 

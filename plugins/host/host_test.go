@@ -159,14 +159,14 @@ func TestCatalog(t *testing.T) {
 	for _, s := range list {
 		got = append(got, s.Type+":"+string(s.Origin)+":"+filepath.Base(s.Path))
 	}
-	if want := "freeswitch:external:acdbridge-adapter-freeswitch log:external:log webhook:built-in:acdbridge"; strings.Join(got, " ") != want {
+	if want := "asterisk:built-in:acdbridge freeswitch:external:acdbridge-adapter-freeswitch log:external:log webhook:built-in:acdbridge"; strings.Join(got, " ") != want {
 		t.Fatalf("list %v, want %s", got, want)
 	}
 	src, err := (Catalog{Self: "/usr/bin/acdbridge"}).Resolve("log")
 	if err != nil || src.Origin != Builtin || strings.Join(src.Args, " ") != "plugin serve log" || src.Path != "/usr/bin/acdbridge" {
 		t.Fatalf("built-in log: %+v %v", src, err)
 	}
-	if _, err := c.Resolve("asterisk"); err == nil || !strings.Contains(err.Error(), `no adapter of type "asterisk"`) || !strings.Contains(err.Error(), "[log webhook]") {
+	if _, err := c.Resolve("avaya"); err == nil || !strings.Contains(err.Error(), `no adapter of type "avaya"`) || !strings.Contains(err.Error(), "[asterisk log webhook]") {
 		t.Fatalf("unknown type: %v", err)
 	}
 	if list, err := (Catalog{Self: "x", PluginsDir: filepath.Join(dir, "missing")}).List(); err != nil || len(list) != len(Builtins()) {

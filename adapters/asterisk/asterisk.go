@@ -1,0 +1,566 @@
+// Package asterisk is the Asterisk adapter: it keeps an agent's queue
+// member paused in Asterisk's app_queue while the agent is busy in a
+// remote-support session, and unpauses it afterwards, over the Asterisk
+// Manager Interface (AMI, TCP, manager.conf).
+//
+// It pauses with QueuePause and the bridge's reason text, and before
+// unpausing reads the member with QueueStatus: a pause with another reason
+// is the agent's own and stays. It logs in with Events: off, keeps the
+// connection alive with Ping, reconnects with backoff, and after every
+// reconnect converges every agent it knows to its desired state (an
+// Asterisk restart forgets all pauses).
+package asterisk
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/acdbridge/acdbridge/plugins/sdk"
+)
+
+// Version is the adapter's version.
+const Version = "0.1.0"
+
+// Sample is the adapter's sample configuration (sample.hcl).
+//
+//go:embed sample.hcl
+var Sample string
+
+// defaultReason pauses an unavailable agent whose item has no reason.
+const defaultReason = "acdbridge"
+
+// Adapter pauses and unpauses queue members through AMI.
+type Adapter struct {
+	log hclog.Logger
+	ids atomic.Uint64 // ActionIDs: acdbridge-1, acdbridge-2, ...
+
+	// Tuning, changed by tests.
+	keepalive   time.Duration // Ping interval
+	minBackoff  time.Duration // first wait before reconnecting
+	maxBackoff  time.Duration
+	authBackoff time.Duration // first wait after a refused login
+
+	op sync.Mutex // one availability operation at a time, reconnect reconcile included
+
+	mu      sync.Mutex
+	cfg     *settingsOf
+	stop    context.CancelFunc // ends the connection loop
+	stopped chan struct{}      // closed when it has ended
+	sess    *conn              // nil while not logged in
+	ready   chan struct{}      // closed while sess is set
+	lastErr error
+	health  sdk.Health
+	applied map[string]uint64           // newest version applied per agent
+	desired map[string]sdk.Availability // newest desired availability per agent
+	reasons map[string]bool             // every reason the bridge paused with
+}
+
+var _ sdk.AvailabilityAdapter = (*Adapter)(nil)
+
+// New makes the adapter; it logs to logger. It connects once configured.
+func New(logger hclog.Logger) *Adapter {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Adapter{
+		log: logger, keepalive: 20 * time.Second, minBackoff: 500 * time.Millisecond, maxBackoff: 30 * time.Second, authBackoff: 30 * time.Second,
+		ready:   make(chan struct{}),
+		health:  sdk.Health{Status: sdk.Down, Message: "not configured"},
+		applied: map[string]uint64{}, desired: map[string]sdk.Availability{}, reasons: map[string]bool{},
+	}
+}
+
+// Info names the adapter and its settings.
+func (a *Adapter) Info() sdk.Info {
+	identity := "interface"
+	a.mu.Lock()
+	if a.cfg != nil {
+		identity = a.cfg.identity
+	}
+	a.mu.Unlock()
+	return sdk.Info{Name: "asterisk", Version: Version, Settings: settings, Identities: []string{identity}}
+}
+
+// Configure checks the settings and (re)starts the connection loop.
+func (a *Adapter) Configure(_ context.Context, s sdk.Settings) error {
+	cfg, err := parseConfig(s)
+	if err != nil {
+		return err
+	}
+	a.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	a.mu.Lock()
+	a.cfg, a.stop, a.stopped = &cfg, cancel, stopped
+	a.health = sdk.Health{Status: sdk.Degraded, Message: "connecting to AMI at " + cfg.address}
+	a.mu.Unlock()
+	a.log.Info("configured", "instance", s.Instance, "address", cfg.address, "username", cfg.username, "queues", cfg.queues, "interface_identity", cfg.identity, "auth", cfg.auth)
+	go func() {
+		defer close(stopped)
+		a.loop(ctx, cfg)
+	}()
+	return nil
+}
+
+// Close logs off and stops reconnecting.
+func (a *Adapter) Close() error {
+	a.mu.Lock()
+	stop, stopped := a.stop, a.stopped
+	a.stop = nil
+	a.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-stopped
+	}
+	return nil
+}
+
+// Health is up while logged in, degraded while (re)connecting, down after
+// a refused login.
+func (a *Adapter) Health(context.Context) sdk.Health {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.health
+}
+
+func (a *Adapter) setHealth(s sdk.HealthStatus, msg string) {
+	a.mu.Lock()
+	a.health = sdk.Health{Status: s, Message: msg}
+	a.mu.Unlock()
+}
+
+func (a *Adapter) nextID() string { return "acdbridge-" + strconv.FormatUint(a.ids.Add(1), 10) }
+
+// loop connects, logs in, reconciles, keeps the connection alive, and
+// reconnects with backoff until ctx ends.
+func (a *Adapter) loop(ctx context.Context, cfg settingsOf) {
+	backoff, authWait := a.minBackoff, a.authBackoff
+	wait := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for ctx.Err() == nil {
+		c, version, err := dial(ctx, cfg.address, cfg.username, cfg.secret, cfg.auth, cfg.timeout, a.nextID)
+		if err != nil {
+			a.mu.Lock()
+			a.lastErr = err
+			a.mu.Unlock()
+			if ae := (*AuthError)(nil); errors.As(err, &ae) {
+				// Asterisk may ban an address that keeps failing: wait long.
+				a.setHealth(sdk.Down, err.Error())
+				a.log.Error("login refused; retrying later", "error", err, "retry_in", authWait)
+				if !wait(authWait) {
+					return
+				}
+				authWait = min(2*authWait, 10*time.Minute)
+				continue
+			}
+			a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to AMI at %s in %s: %v", cfg.address, backoff, err))
+			a.log.Warn("cannot connect", "error", err, "retry_in", backoff)
+			if !wait(backoff) {
+				return
+			}
+			backoff = min(2*backoff, a.maxBackoff)
+			continue
+		}
+		backoff, authWait = a.minBackoff, a.authBackoff
+		a.log.Info("logged in", "address", cfg.address, "ami_version", version)
+
+		// Converge what the bridge wants: an Asterisk restart forgets pauses.
+		a.op.Lock()
+		if desired := a.desiredState(); len(desired) > 0 {
+			for _, r := range a.converge(ctx, c, cfg, desired) {
+				if r.Outcome == sdk.Retryable || r.Outcome == sdk.Permanent {
+					a.log.Warn("reconcile after connecting", "agent", r.AgentID, "outcome", r.Outcome, "message", r.Message)
+				}
+			}
+		}
+		a.mu.Lock()
+		a.sess, a.lastErr = c, nil
+		close(a.ready)
+		a.health = sdk.Health{Status: sdk.Up, Message: fmt.Sprintf("logged in to AMI %s at %s as %s", version, cfg.address, cfg.username)}
+		a.mu.Unlock()
+		a.op.Unlock()
+
+		err = a.keepAlive(ctx, c, cfg)
+		a.mu.Lock()
+		a.sess, a.lastErr = nil, err
+		a.ready = make(chan struct{})
+		a.mu.Unlock()
+		if ctx.Err() != nil {
+			_, _, _ = c.do(context.Background(), Message{{"Action", "Logoff"}}, cfg.timeout)
+			c.close(errors.New("logged off"))
+			return
+		}
+		a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to AMI at %s: %v", cfg.address, err))
+		a.log.Warn("connection lost; reconnecting", "error", err, "retry_in", backoff)
+		// A server that accepts and drops at once is not hammered either.
+		if !wait(backoff) {
+			return
+		}
+	}
+}
+
+// keepAlive pings until the connection ends or ctx does.
+func (a *Adapter) keepAlive(ctx context.Context, c *conn, cfg settingsOf) error {
+	t := time.NewTicker(a.keepalive)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.done:
+			return c.closed()
+		case <-t.C:
+			if _, _, err := c.do(ctx, Message{{"Action", "Ping"}}, cfg.timeout); err != nil {
+				c.close(err)
+				return err
+			}
+		}
+	}
+}
+
+func (a *Adapter) desiredState() []sdk.Availability {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]sdk.Availability, 0, len(a.desired))
+	for _, d := range a.desired {
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(x, y sdk.Availability) int { return strings.Compare(x.AgentID, y.AgentID) })
+	return out
+}
+
+// session waits up to the timeout for a logged-in connection. It does not
+// wait after a refused login: that needs a person.
+func (a *Adapter) session(ctx context.Context) (*conn, settingsOf, error) {
+	a.mu.Lock()
+	cfg, ready, sess, lastErr := a.cfg, a.ready, a.sess, a.lastErr
+	a.mu.Unlock()
+	if cfg == nil {
+		return nil, settingsOf{}, errors.New("not configured")
+	}
+	if sess != nil {
+		return sess, *cfg, nil
+	}
+	if ae := (*AuthError)(nil); errors.As(lastErr, &ae) {
+		return nil, *cfg, lastErr
+	}
+	t := time.NewTimer(cfg.timeout)
+	defer t.Stop()
+	select {
+	case <-ready:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sess == nil {
+		why := "no connection yet"
+		if a.lastErr != nil {
+			why = a.lastErr.Error()
+		}
+		return nil, *cfg, fmt.Errorf("not logged in to AMI at %s after waiting %s: %s", cfg.address, cfg.timeout, why)
+	}
+	return a.sess, *cfg, nil
+}
+
+// truncReason cuts r to Asterisk's 79 bytes, on a character boundary.
+func truncReason(r string) string {
+	if r == "" {
+		return defaultReason
+	}
+	if len(r) <= MaxReason {
+		return r
+	}
+	r = r[:MaxReason]
+	for !utf8.ValidString(r) {
+		r = r[:len(r)-1]
+	}
+	return r
+}
+
+// outcomeOf is the outcome of an error: Asterisk's refusal is permanent,
+// anything about the connection worth retrying.
+func outcomeOf(err error) sdk.Outcome {
+	var ae *ActionError
+	if errors.As(err, &ae) {
+		return sdk.Permanent
+	}
+	return sdk.Retryable
+}
+
+// take checks an item: its interface, or a result saying why it is skipped.
+// Reconciles take the version already applied too.
+func (a *Adapter) take(cfg settingsOf, it sdk.Availability, reconcile bool) (string, *sdk.Result) {
+	res := &sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Ignored}
+	iface := it.Identities[cfg.identity]
+	if iface == "" {
+		res.Message = fmt.Sprintf("no %q identity for this agent: not a queue member in Asterisk", cfg.identity)
+		return "", res
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	last, seen := a.applied[it.AgentID]
+	if seen && (it.Version < last || it.Version == last && !reconcile) {
+		res.Message = fmt.Sprintf("version %d already applied (newest %d)", it.Version, last)
+		return "", res
+	}
+	if d, ok := a.desired[it.AgentID]; !ok || d.Version <= it.Version {
+		a.desired[it.AgentID] = it
+	}
+	if !it.Available {
+		a.reasons[truncReason(it.Reason)] = true
+	}
+	return iface, nil
+}
+
+func (a *Adapter) done(it sdk.Availability, msg string, err error) sdk.Result {
+	res := sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Applied, Message: msg}
+	if err != nil {
+		res.Outcome, res.Message = outcomeOf(err), err.Error()
+		return res
+	}
+	a.mu.Lock()
+	if it.Version > a.applied[it.AgentID] {
+		a.applied[it.AgentID] = it.Version
+	}
+	a.mu.Unlock()
+	return res
+}
+
+func (a *Adapter) ours(reason string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.reasons[reason]
+}
+
+// SetAvailability pauses unavailable agents and unpauses available ones
+// whose pause the bridge set.
+func (a *Adapter) SetAvailability(ctx context.Context, items []sdk.Availability) []sdk.Result {
+	out := make([]sdk.Result, len(items))
+	c, cfg, cerr := a.session(ctx)
+	a.op.Lock()
+	defer a.op.Unlock()
+	for i, it := range items {
+		if cfg.timeout == 0 {
+			out[i] = sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Retryable, Message: cerr.Error()}
+			continue
+		}
+		iface, skip := a.take(cfg, it, false)
+		if skip != nil {
+			out[i] = *skip
+			continue
+		}
+		if cerr != nil {
+			out[i] = sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Retryable, Message: cerr.Error()}
+			continue
+		}
+		var msg string
+		var err error
+		if it.Available {
+			msg, err = a.unpause(ctx, c, cfg, iface, nil)
+		} else {
+			msg, err = a.pauseFree(ctx, c, cfg, iface, truncReason(it.Reason), nil)
+		}
+		out[i] = a.done(it, msg, err)
+	}
+	return out
+}
+
+// pauseFree pauses iface with reason in each configured queue where it is
+// not paused yet. A pause already there stays as it is: the agent's own
+// break keeps its reason, so the bridge's later unpause leaves it alone.
+// Without states it reads them (QueueStatus with the Member filter).
+func (a *Adapter) pauseFree(ctx context.Context, c *conn, cfg settingsOf, iface, reason string, states []memberState) (string, error) {
+	if states == nil {
+		var err error
+		if states, err = a.memberStates(ctx, c, cfg, iface); err != nil {
+			return "", err
+		}
+	}
+	var todo, kept []string
+	for _, s := range states {
+		if len(cfg.queues) > 0 && !slices.Contains(cfg.queues, s.queue) {
+			continue
+		}
+		if s.paused {
+			if !a.ours(s.reason) {
+				kept = append(kept, fmt.Sprintf("%s (reason %q)", s.queue, s.reason))
+			}
+			continue
+		}
+		todo = append(todo, s.queue)
+	}
+	msg := "already paused"
+	if len(todo) > 0 {
+		var err error
+		if msg, err = a.pauseIn(ctx, c, cfg, iface, reason, todo); err != nil {
+			return "", err
+		}
+	}
+	if len(kept) > 0 {
+		msg += "; the agent's own pause kept in " + strings.Join(kept, ", ")
+	}
+	return msg, nil
+}
+
+// memberStates reads iface's membership in every queue.
+func (a *Adapter) memberStates(ctx context.Context, c *conn, cfg settingsOf, iface string) ([]memberState, error) {
+	all, err := c.queueStatus(ctx, iface, cfg.timeout)
+	if err != nil {
+		return nil, err
+	}
+	var states []memberState
+	for _, s := range all {
+		if s.iface == iface || s.name == iface {
+			states = append(states, s)
+		}
+	}
+	if len(states) == 0 {
+		return nil, &ActionError{Action: "QueueStatus", Message: fmt.Sprintf("expected %s to be a member of a queue, got no QueueMember for it", iface)}
+	}
+	return states, nil
+}
+
+// pauseIn pauses iface in each of queues; a queue it is not a member of is
+// noted, and an error only when it is a member of none.
+func (a *Adapter) pauseIn(ctx context.Context, c *conn, cfg settingsOf, iface, reason string, queues []string) (string, error) {
+	var done, absent []string
+	for _, q := range queues {
+		_, _, err := c.do(ctx, Message{{"Action", "QueuePause"}, {"Queue", q}, {"Interface", iface}, {"Paused", "true"}, {"Reason", reason}}, cfg.timeout)
+		var ae *ActionError
+		switch {
+		case errors.As(err, &ae) && len(queues) > 1:
+			absent = append(absent, q)
+		case err != nil:
+			return "", err
+		default:
+			done = append(done, q)
+		}
+	}
+	if len(done) == 0 {
+		return "", &ActionError{Action: "QueuePause", Message: fmt.Sprintf("%s is a member of none of %s", iface, strings.Join(queues, ", "))}
+	}
+	msg := fmt.Sprintf("paused in %s with reason %q", strings.Join(done, ", "), reason)
+	if len(absent) > 0 {
+		msg += "; not a member of " + strings.Join(absent, ", ")
+	}
+	return msg, nil
+}
+
+// unpause reads iface's queues (QueueStatus with the Member filter, unless
+// states are given) and unpauses each pause with a reason of the bridge's;
+// the others stay.
+func (a *Adapter) unpause(ctx context.Context, c *conn, cfg settingsOf, iface string, states []memberState) (string, error) {
+	if states == nil {
+		var err error
+		if states, err = a.memberStates(ctx, c, cfg, iface); err != nil {
+			return "", err
+		}
+	}
+	var unpaused, left []string
+	for _, s := range states {
+		if !s.paused || len(cfg.queues) > 0 && !slices.Contains(cfg.queues, s.queue) {
+			continue
+		}
+		if !a.ours(s.reason) {
+			left = append(left, fmt.Sprintf("%s (reason %q)", s.queue, s.reason))
+			continue
+		}
+		if _, _, err := c.do(ctx, Message{{"Action", "QueuePause"}, {"Queue", s.queue}, {"Interface", iface}, {"Paused", "false"}}, cfg.timeout); err != nil {
+			return "", err
+		}
+		unpaused = append(unpaused, s.queue)
+	}
+	var parts []string
+	if len(unpaused) > 0 {
+		parts = append(parts, "unpaused in "+strings.Join(unpaused, ", "))
+	}
+	if len(left) > 0 {
+		parts = append(parts, "left the agent's own pause alone in "+strings.Join(left, ", "))
+	}
+	if len(parts) == 0 {
+		return "not paused: nothing to do", nil
+	}
+	return strings.Join(parts, "; "), nil
+}
+
+// Reconcile reads every member (QueueStatus) and converges each item.
+func (a *Adapter) Reconcile(ctx context.Context, desired []sdk.Availability) []sdk.Result {
+	c, cfg, cerr := a.session(ctx)
+	a.op.Lock()
+	defer a.op.Unlock()
+	if cerr != nil {
+		out := make([]sdk.Result, len(desired))
+		for i, it := range desired {
+			out[i] = sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Retryable, Message: cerr.Error()}
+			if cfg.timeout != 0 {
+				if _, skip := a.take(cfg, it, true); skip != nil {
+					out[i] = *skip
+				}
+			}
+		}
+		return out
+	}
+	return a.converge(ctx, c, cfg, desired)
+}
+
+// converge brings each item's member to its desired state from one
+// QueueStatus of all members. The caller holds a.op.
+func (a *Adapter) converge(ctx context.Context, c *conn, cfg settingsOf, desired []sdk.Availability) []sdk.Result {
+	out := make([]sdk.Result, len(desired))
+	ifaces := make([]string, len(desired))
+	for i, it := range desired {
+		iface, skip := a.take(cfg, it, true)
+		if skip != nil {
+			out[i] = *skip
+		}
+		ifaces[i] = iface
+	}
+	all, err := c.queueStatus(ctx, "", cfg.timeout)
+	byIface := map[string][]memberState{}
+	for _, s := range all {
+		byIface[s.iface] = append(byIface[s.iface], s)
+	}
+	for i, it := range desired {
+		if ifaces[i] == "" {
+			continue
+		}
+		if err != nil {
+			out[i] = a.done(it, "", err)
+			continue
+		}
+		states := byIface[ifaces[i]]
+		if len(states) == 0 {
+			out[i] = a.done(it, "", &ActionError{Action: "QueueStatus", Message: fmt.Sprintf("expected %s to be a member of a queue, got no QueueMember for it", ifaces[i])})
+			continue
+		}
+		var msg string
+		var perr error
+		if it.Available {
+			msg, perr = a.unpause(ctx, c, cfg, ifaces[i], states)
+		} else {
+			msg, perr = a.pauseFree(ctx, c, cfg, ifaces[i], truncReason(it.Reason), states)
+		}
+		out[i] = a.done(it, msg, perr)
+	}
+	return out
+}

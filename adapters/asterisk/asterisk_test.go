@@ -1,0 +1,244 @@
+package asterisk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/acdbridge/acdbridge/plugins/sdk"
+)
+
+var update = flag.Bool("update", false, "rewrite testcases/*.txt from the fake server's transcripts")
+
+func TestREADMEShowsSample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```hcl\n"+Sample+"```") {
+		t.Fatal("README.md does not show sample.hcl word for word")
+	}
+}
+
+func TestConfigure(t *testing.T) {
+	tests := []struct {
+		json   string
+		fields []string
+	}{
+		{`{"address":"pbx:5038","username":"bridge","secret":"s"}`, nil},
+		{`{"address":"pbx:5038","username":"bridge","secret":"s","queues":["support"],"interface_identity":"ext","timeout":"2s"}`, nil},
+		{`{}`, []string{"address", "username", "secret"}},
+		{`{"address":"pbx","username":"bridge","secret":"s"}`, []string{"address"}},
+		{`{"address":"pbx:99999","username":"bridge","secret":"s"}`, []string{"address"}},
+		{`{"address":"pbx:5038","username":"bridge","secret":"s","timeout":"1h"}`, []string{"timeout"}},
+		{`{"address":"pbx:5038","username":"bridge","secret":"s","auth":"md5"}`, nil},
+		{`{"address":"pbx:5038","username":"bridge","secret":"s","auth":"sha1"}`, []string{"auth"}},
+		{`{"address":"pbx:5038","username":"bridge","secret":"s","queues":["a","a"]}`, []string{"queues"}},
+		{`{"address":"pbx:5038","username":"bridge","secret":"s","interface_identity":""}`, []string{"interface_identity"}},
+		{`{"address":"pbx:5038","username":"bridge","secret":"s\r\nAction: Logoff"}`, []string{"secret"}},
+		{`{"adress":"pbx:5038"}`, []string{"adress"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.json, func(t *testing.T) {
+			_, err := parseConfig(sdk.Settings{JSON: []byte(tc.json)})
+			var got []string
+			for _, e := range flatten(err) {
+				var fe *sdk.FieldError
+				if !errors.As(e, &fe) {
+					t.Fatalf("%v is not a *sdk.FieldError", e)
+				}
+				got = append(got, fe.Field)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
+				t.Fatalf("errors %v name %v, want %v", err, got, tc.fields)
+			}
+		})
+	}
+}
+
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// start configures a fast-retrying adapter against f and waits until it is
+// logged in (unless the secret is wrong).
+func start(t *testing.T, f *FakeServer, secret string, extra map[string]any) *Adapter {
+	t.Helper()
+	a := New(hclog.NewNullLogger())
+	a.keepalive, a.minBackoff, a.maxBackoff, a.authBackoff = time.Hour, 10*time.Millisecond, 50*time.Millisecond, time.Hour
+	s := map[string]any{"address": f.Addr(), "username": "bridge", "secret": secret, "timeout": "2s"}
+	for k, v := range extra {
+		s[k] = v
+	}
+	js, _ := json.Marshal(s)
+	if err := a.Configure(context.Background(), sdk.Settings{Instance: "pbx", JSON: js}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if secret == f.Secret {
+		waitFor(t, "logged in", func() bool { return a.Health(context.Background()).Status == sdk.Up })
+	}
+	return a
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func agent(id, iface string, available bool, version uint64) sdk.Availability {
+	a := sdk.Availability{AgentID: id, Available: available, State: "available", Version: version, Identities: map[string]string{"interface": iface}}
+	if !available {
+		a.State, a.Reason = "in_session", "remote-support"
+	}
+	return a
+}
+
+func expectOutcome(t *testing.T, rs []sdk.Result, want sdk.Outcome, msg string) {
+	t.Helper()
+	if len(rs) != 1 || rs[0].Outcome != want || !strings.Contains(rs[0].Message, msg) {
+		t.Fatalf("results %+v, want one %s with a message containing %q", rs, want, msg)
+	}
+}
+
+func expectState(t *testing.T, f *FakeServer, iface, want string) {
+	t.Helper()
+	if got := f.State(iface); got != want {
+		t.Fatalf("%s: %s, want %s", iface, got, want)
+	}
+}
+
+// golden compares the fake's transcript with testcases/name.txt byte for
+// byte (-update rewrites it).
+func golden(t *testing.T, name string, f *FakeServer) {
+	t.Helper()
+	got := f.Transcript()
+	path := filepath.Join("testcases", name+".txt")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatalf("the transcript differs from %s (go test -update rewrites it):\n%s", path, lineDiff(string(want), got))
+	}
+}
+
+const a1001 = "Local/1001@agents"
+
+func TestGolden(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		run  func(t *testing.T, f *FakeServer)
+	}{
+		{"pause", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Secret, nil)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, "paused")
+			expectState(t, f, a1001, "support=remote-support sales=remote-support")
+			a.Close()
+		}},
+		{"unpause", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Secret, nil)
+			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)})
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, "unpaused in support, sales")
+			expectState(t, f, a1001, "support=- sales=-")
+			a.Close()
+		}},
+		{"agent-own-pause-survives", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Secret, nil)
+			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)})
+			f.Pause("support", a1001, true, "lunch") // on the phone, during the session
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `left the agent's own pause alone in support (reason "lunch")`)
+			expectState(t, f, a1001, "support=lunch sales=-")
+			a.Close()
+		}},
+		{"agent-break-before-session-survives", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Secret, nil)
+			f.Pause("support", a1001, true, "lunch") // the agent's own break, before the session
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `paused in sales with reason "remote-support"; the agent's own pause kept in support (reason "lunch")`)
+			expectState(t, f, a1001, "support=lunch sales=remote-support")
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, "unpaused in sales")
+			expectState(t, f, a1001, "support=lunch sales=-")
+			a.Close()
+		}},
+		{"one-queue", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Secret, map[string]any{"queues": []string{"support"}})
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, "paused in support")
+			expectState(t, f, a1001, "support=remote-support sales=-")
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, "unpaused in support")
+			expectState(t, f, a1001, "support=- sales=-")
+			a.Close()
+		}},
+		{"unknown-interface", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Secret, nil)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-9", "Local/9999@agents", false, 1)}), sdk.Permanent, "expected Local/9999@agents to be a member of a queue, got no QueueMember for it")
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{{AgentID: "a-2", Version: 1}}), sdk.Ignored, `no "interface" identity`)
+			a.Close()
+		}},
+		{"reconnect", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Secret, nil)
+			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)})
+			f.Drop()
+			waitFor(t, "logged in again", func() bool { return f.Logins() == 2 && a.Health(ctx).Status == sdk.Up })
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, "unpaused")
+			expectState(t, f, a1001, "support=- sales=-")
+			a.Close()
+		}},
+		{"restart-forgets-pauses", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Secret, nil)
+			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1), agent("a-2", "Local/1002@agents", true, 1)})
+			f.Restart()
+			waitFor(t, "logged in again", func() bool { return f.Logins() == 2 && a.Health(ctx).Status == sdk.Up })
+			// The reconcile after connecting paused the member again.
+			expectState(t, f, a1001, "support=remote-support sales=remote-support")
+			expectState(t, f, "Local/1002@agents", "support=- sales=-")
+			a.Close()
+		}},
+		{"wrong-credentials", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, "wrong", nil)
+			waitFor(t, "down", func() bool { return a.Health(ctx).Status == sdk.Down && f.Logins() == 1 })
+			if h := a.Health(ctx); !strings.Contains(h.Message, `AMI login as "bridge"`) || !strings.Contains(h.Message, "Authentication failed") || strings.Contains(h.Message, "wrong") {
+				t.Fatalf("health %+v", h)
+			}
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "Authentication failed")
+			time.Sleep(200 * time.Millisecond)
+			if n := f.Logins(); n != 1 {
+				t.Fatalf("%d logins in 200ms after a refused one, want 1: no crash loop", n)
+			}
+			a.Close()
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := NewFakeServer(t)
+			tc.run(t, f)
+			f.Close()
+			golden(t, tc.name, f)
+		})
+	}
+}

@@ -1,0 +1,99 @@
+package asterisk_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/acdbridge/acdbridge/adapters/asterisk"
+	"github.com/acdbridge/acdbridge/bridge/config"
+	"github.com/acdbridge/acdbridge/plugins/host"
+	"github.com/acdbridge/acdbridge/plugins/plugintest"
+	"github.com/acdbridge/acdbridge/plugins/sdk"
+)
+
+// This file is an external test package: plugins/host will import this
+// adapter, and an internal test importing host would then be a cycle.
+
+const serveEnv = "ACDBRIDGE_ASTERISK_SERVE"
+
+// Under go test, os.Args[0] is this test binary: asked through the
+// environment, it serves the asterisk adapter as a real plugin process.
+func TestMain(m *testing.M) {
+	if os.Getenv(serveEnv) != "" {
+		sdk.Serve(asterisk.New(sdk.Logger("asterisk")))
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// sampleSettings are sample.hcl's settings as the bridge hands them over.
+func sampleSettings(t *testing.T) map[string]any {
+	t.Helper()
+	t.Setenv("AMI_SECRET", "s3cret")
+	cfg, err := config.Parse([]byte(asterisk.Sample), "sample.hcl")
+	if err != nil {
+		t.Fatal(config.Format(err))
+	}
+	if len(cfg.Adapters) != 1 || cfg.Adapters[0].Type != "asterisk" {
+		t.Fatalf("sample.hcl declares %+v, want one asterisk adapter", cfg.Adapters)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(cfg.Adapters[0].Settings, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestSampleIsAccepted(t *testing.T) {
+	js, _ := json.Marshal(sampleSettings(t))
+	a := asterisk.New(nil)
+	defer a.Close()
+	if err := a.Configure(context.Background(), sdk.Settings{Instance: "pbx", JSON: js}); err != nil {
+		t.Fatalf("sample.hcl's settings %s: %v", js, err)
+	}
+}
+
+// TestConformance runs the conformance kit on the adapter as a real plugin
+// process, against the fake AMI in this test process. The kit's agents are
+// PJSIP/1001 and up.
+func TestConformance(t *testing.T) {
+	const agents = 5
+	tests := []struct {
+		name     string
+		settings func(addr string) map[string]any
+	}{
+		{"required settings", func(addr string) map[string]any {
+			return map[string]any{"address": addr, "username": "bridge", "secret": "s3cret"}
+		}},
+		{"sample.hcl's settings", func(addr string) map[string]any {
+			m := sampleSettings(t)
+			m["address"] = addr
+			return m
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := asterisk.NewFakeServer(t)
+			for i := range agents {
+				f.AddMember("support", fmt.Sprintf("agent%d", 1001+i), fmt.Sprintf("PJSIP/%d", 1001+i))
+				f.AddMember("sales", fmt.Sprintf("agent%d", 1001+i), fmt.Sprintf("PJSIP/%d", 1001+i))
+			}
+			js, _ := json.Marshal(tc.settings(f.Addr()))
+			plugintest.Test(t, plugintest.Options{Source: host.Source{Type: "asterisk", Path: os.Args[0], Env: []string{serveEnv + "=1"}}, Settings: js, Agents: agents})
+			// The kit's last state (version 3): odd agents paused.
+			for i := range agents {
+				iface := fmt.Sprintf("PJSIP/%d", 1001+i)
+				want := "support=- sales=-"
+				if (i+3)%2 != 0 {
+					want = "support=remote-support sales=remote-support"
+				}
+				if got := f.State(iface); got != want {
+					t.Errorf("%s: %s, want %s", iface, got, want)
+				}
+			}
+		})
+	}
+}
