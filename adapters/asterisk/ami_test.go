@@ -15,7 +15,7 @@ import (
 )
 
 // referenceTranscript is a capture of a real Asterisk 22.10 AMI session.
-const referenceTranscript = "../../../shared/reference/asterisk-22.10-ami-transcript.txt"
+const referenceTranscript = "testcases/reference/asterisk-22.10-ami-transcript.txt"
 
 func TestReadMessage(t *testing.T) {
 	in := "Asterisk Call Manager/11.0.0\r\n" +

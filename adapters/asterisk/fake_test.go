@@ -15,7 +15,7 @@ import (
 
 // FakeServer is an in-process Asterisk Manager Interface that answers as
 // Asterisk 22.10 with app_queue does, byte for byte (see
-// /work/shared/reference/asterisk-22.10-ami-transcript.txt and
+// testcases/reference/asterisk-22.10-ami-transcript.txt (a copy of the team's capture, byte for byte) and
 // TestFakeReplaysTheReference): banner, Login, Ping, QueuePause,
 // QueueStatus, Logoff and their error texts. It keeps each queue member's
 // pause state and records every connection's traffic in the reference's
