@@ -72,6 +72,8 @@ type Worker struct {
 	box  *mailbox
 	m    workerMetrics
 
+	resync chan struct{} // Resync asks the running adapter for a Reconcile
+
 	mu       sync.Mutex
 	applied  map[string]uint64 // the newest version the adapter confirmed per agent
 	dead     map[string]uint64 // the newest version the adapter refused for good
@@ -105,7 +107,7 @@ func NewWorker(opts Options) (*Worker, error) {
 		opts.Logger = hclog.NewNullLogger()
 	}
 	w := &Worker{
-		opts: opts, log: opts.Logger.Named("dispatch").With("adapter", opts.Name), box: newMailbox(),
+		opts: opts, log: opts.Logger.Named("dispatch").With("adapter", opts.Name), box: newMailbox(), resync: make(chan struct{}, 1),
 		applied: map[string]uint64{}, dead: map[string]uint64{}, attempts: map[string]int{}, newest: map[string]uint64{}, missing: map[string]bool{},
 	}
 	w.m = opts.Metrics.forAdapter(opts.Name, w.box.size, func() int { return len(w.WithoutIdentity()) })
@@ -275,25 +277,19 @@ func (w *Worker) Serve(ctx context.Context, t Target) error {
 	clear(w.dead)
 	clear(w.attempts)
 	w.mu.Unlock()
-	all := w.opts.Desired()
-	ids := make([]string, 0, len(all))
-	for id := range all {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	items := make([]availability.Desired, len(ids))
-	for i, id := range ids {
-		items[i] = all[id]
-	}
-	if err := w.deliver(ctx, items, t.Reconcile); err != nil {
-		return fmt.Errorf("reconcile: %w", err)
+	if err := w.reconcile(ctx, t); err != nil {
+		return err
 	}
 	w.m.health.Set(float64(sdk.Up))
-	w.log.Info("reconciled", "agents", len(items))
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-w.resync:
+			if err := w.reconcile(ctx, t); err != nil {
+				return err
+			}
+			continue
 		case <-w.box.signal:
 		}
 		if w.box.size() < w.opts.BatchSize && !sleep(ctx, w.opts.BatchWait) {
@@ -344,6 +340,35 @@ func (w *Worker) WithoutIdentity() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// reconcile sends the whole desired state.
+func (w *Worker) reconcile(ctx context.Context, t Target) error {
+	all := w.opts.Desired()
+	ids := make([]string, 0, len(all))
+	for id := range all {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	items := make([]availability.Desired, len(ids))
+	for i, id := range ids {
+		items[i] = all[id]
+	}
+	if err := w.deliver(ctx, items, t.Reconcile); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	w.log.Info("reconciled", "agents", len(items))
+	return nil
+}
+
+// Resync has the running adapter reconciled with the whole desired state
+// again, for when what it is sent changed without a new version (the
+// directory was reloaded). It never blocks.
+func (w *Worker) Resync() {
+	select {
+	case w.resync <- struct{}{}:
+	default:
+	}
 }
 
 // fresh drops the items the adapter already has (or refused for good) at

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -424,5 +425,22 @@ func TestRetryNeverSendsAnOlderVersion(t *testing.T) {
 		if seen[i] < seen[i-1] {
 			t.Fatalf("versions sent %v: went back", seen)
 		}
+	}
+}
+
+func TestResyncReconcilesAgain(t *testing.T) {
+	ds := &desiredState{m: map[string]availability.Desired{}}
+	ds.set("a-1", 1)
+	ds.set("a-2", 1)
+	w := newWorker(t, "resync", ds, NewMetrics(prometheus.NewRegistry()), nil)
+	f := newFake()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Serve(ctx, f)
+	eventually(t, "the first reconcile", func() bool { _, calls := f.snapshot(); return len(calls) == 1 })
+	w.Resync()
+	eventually(t, "a second reconcile", func() bool { _, calls := f.snapshot(); return len(calls) == 2 })
+	if _, calls := f.snapshot(); strings.Join(calls, " ") != "reconcile:2 reconcile:2" {
+		t.Fatalf("calls %v, want two reconciles of both agents", calls)
 	}
 }

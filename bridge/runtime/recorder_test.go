@@ -201,4 +201,19 @@ func TestDirectoryIdentities(t *testing.T) {
 	if st.MissingCount != 5 || strings.Join(st.WithoutIdentity, " ") != want {
 		t.Fatalf("status: %+v", st)
 	}
+	// Every agent gets a row; a reload (what SIGHUP does) reconciles the
+	// adapter with the new identities, without any agent changing.
+	csv = "agent_id,extension\n"
+	for i := 1; i <= 10; i++ {
+		csv += fmt.Sprintf("a-%04d,%d\n", i, 1000+i)
+	}
+	os.WriteFile(filepath.Join(dir, "agents.csv"), []byte(csv), 0o644)
+	r.bridge.reloadDirectory()
+	deadline = time.Now().Add(20 * time.Second)
+	for len(r.bridge.workers[0].WithoutIdentity()) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the reload, still without an interface: %v", r.bridge.workers[0].WithoutIdentity())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

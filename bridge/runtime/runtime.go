@@ -293,8 +293,11 @@ func (b *Bridge) reloadDirectory() {
 	b.mu.Lock()
 	b.dir = dir
 	b.mu.Unlock()
+	for _, w := range b.workers {
+		w.Resync() // the identities changed under unchanged versions
+	}
 	b.log.Info("directory reloaded", "agents", dir.Len())
-	b.say("directory: reloaded, %d agents with a row; identities apply from each agent's next change", dir.Len())
+	b.say("directory: reloaded, %d agents with a row; adapters are reconciled with the new identities", dir.Len())
 }
 
 // adaptersReady says whether every adapter runs and is not down.
