@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/acdbridge/acdbridge/adapters/asterisk"
-	"github.com/acdbridge/acdbridge/bridge/config"
+	"github.com/acdbridge/acdbridge/internal/adaptertest"
 	"github.com/acdbridge/acdbridge/plugins/host"
 	"github.com/acdbridge/acdbridge/plugins/plugintest"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
@@ -32,19 +32,7 @@ func TestMain(m *testing.M) {
 // sampleSettings are sample.hcl's settings as the bridge hands them over.
 func sampleSettings(t *testing.T) map[string]any {
 	t.Helper()
-	t.Setenv("AMI_SECRET", "s3cret")
-	cfg, err := config.Parse([]byte(asterisk.Sample), "sample.hcl")
-	if err != nil {
-		t.Fatal(config.Format(err))
-	}
-	if len(cfg.Adapters) != 1 || cfg.Adapters[0].Type != "asterisk" {
-		t.Fatalf("sample.hcl declares %+v, want one asterisk adapter", cfg.Adapters)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(cfg.Adapters[0].Settings, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return adaptertest.SampleSettings(t, []byte(asterisk.Sample), "asterisk", map[string]string{"AMI_SECRET": "s3cret"})
 }
 
 func TestSampleIsAccepted(t *testing.T) {

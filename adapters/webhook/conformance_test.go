@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/acdbridge/acdbridge/adapters/webhook"
-	"github.com/acdbridge/acdbridge/bridge/config"
+	"github.com/acdbridge/acdbridge/internal/adaptertest"
 	"github.com/acdbridge/acdbridge/plugins/host"
 	"github.com/acdbridge/acdbridge/plugins/plugintest"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
@@ -71,20 +71,7 @@ func newReceiver(t *testing.T, secret string) *receiver {
 // nothing of the bridge).
 func sampleSettings(t *testing.T) map[string]any {
 	t.Helper()
-	t.Setenv("WEBHOOK_SECRET", "whsec-7d1b0e6f2c")
-	t.Setenv("CRM_API_KEY", "k-123")
-	cfg, err := config.Parse([]byte(webhook.Sample), "sample.hcl")
-	if err != nil {
-		t.Fatal(config.Format(err))
-	}
-	if len(cfg.Adapters) != 1 || cfg.Adapters[0].Type != "webhook" {
-		t.Fatalf("sample.hcl declares %+v, want one webhook adapter", cfg.Adapters)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(cfg.Adapters[0].Settings, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return adaptertest.SampleSettings(t, []byte(webhook.Sample), "webhook", map[string]string{"WEBHOOK_SECRET": "whsec-7d1b0e6f2c", "CRM_API_KEY": "k-123"})
 }
 
 func TestSampleIsAccepted(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -81,15 +82,6 @@ type named struct {
 
 func newOutbox() outbox {
 	return outbox{avail: map[string]named{}, agents: map[string]*monitors.Agent{}, queues: map[string]*monitors.Queue{}}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // New checks the options; it does no I/O.
@@ -471,7 +463,7 @@ func (b *Bridge) flush(ctx context.Context) {
 			keep.queues[id] = q
 		}
 	}
-	for _, id := range sortedKeys(out.avail) {
+	for _, id := range slices.Sorted(maps.Keys(out.avail)) {
 		n := out.avail[id]
 		if !try("availability", id, func(c context.Context) error { return b.bus.PutAvailability(c, n.d) }) {
 			keep.avail[id] = n

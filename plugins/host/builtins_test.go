@@ -7,11 +7,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/acdbridge/acdbridge/bridge/config"
+	"github.com/acdbridge/acdbridge/internal/adaptertest"
 	"github.com/acdbridge/acdbridge/plugins/host"
 	"github.com/acdbridge/acdbridge/plugins/plugintest"
 )
@@ -34,22 +33,7 @@ func TestEveryBuiltin(t *testing.T) {
 			if !strings.Contains(string(readme), "```hcl\n"+string(sample)+"```") {
 				t.Error("README.md does not show sample.hcl word for word")
 			}
-			// Secrets the sample reads from the environment get test values.
-			for _, m := range regexp.MustCompile(`env\("([A-Z0-9_]+)"\)`).FindAllStringSubmatch(string(sample), -1) {
-				t.Setenv(m[1], "test-"+strings.ToLower(m[1]))
-			}
-			cfg, err := config.Parse(sample, filepath.Join(dir, "sample.hcl"))
-			if err != nil {
-				t.Fatal(config.Format(err))
-			}
-			if len(cfg.Adapters) != 1 || cfg.Adapters[0].Type != name {
-				t.Fatalf("sample.hcl declares %+v, want one adapter of type %s", cfg.Adapters, name)
-			}
-			settings := cfg.Adapters[0].Settings
-			var m map[string]any
-			if err := json.Unmarshal(settings, &m); err != nil {
-				t.Fatal(err)
-			}
+			m := adaptertest.SampleSettings(t, sample, name, nil)
 			if _, ok := m["address"]; ok {
 				// An adapter that talks to a server of its own protocol
 				// (an ACD) runs the kit in its own package, against its
@@ -66,8 +50,8 @@ func TestEveryBuiltin(t *testing.T) {
 				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 				defer srv.Close()
 				m["url"] = srv.URL
-				settings, _ = json.Marshal(m)
 			}
+			settings, _ := json.Marshal(m)
 			for _, r := range plugintest.Run(context.Background(), plugintest.Options{
 				Source:   host.Source{Type: name, Origin: host.Builtin, Path: os.Args[0], Env: []string{"ACDBRIDGE_TEST_SERVE=" + name}},
 				Settings: settings,
