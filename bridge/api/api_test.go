@@ -25,6 +25,7 @@ func TestAuthAndViews(t *testing.T) {
 	tokens := []config.Token{
 		{Name: "wallboard", Role: "viewer", SHA256: hash("view-token")},
 		{Name: "lead", Role: "supervisor", SHA256: hash("lead-token")},
+		{Name: "root", Role: "admin", SHA256: hash("admin-token")},
 	}
 	views := Views{Adapters: func() any { return map[string]any{"adapters": []string{"console"}} }}
 	ready := true
@@ -54,6 +55,9 @@ func TestAuthAndViews(t *testing.T) {
 		{"GET", "/api/v1/adapters", "lead-token", 200, `{"adapters":["console"]}`},
 		{"PUT", "/api/v1/rules/x", "view-token", 403, `token wallboard has the role viewer; this call needs supervisor`},
 		{"PUT", "/api/v1/rules/x", "lead-token", 204, ``},
+		{"PUT", "/api/v1/rules/x", "admin-token", 204, ``},
+		{"GET", "/api/v1/adapters", "admin-token", 200, `{"adapters":["console"]}`},
+		{"GET", "/api/v1/adapters", "Bearer view-token", 401, `"unauthenticated"`},
 		{"GET", "/api/v1/agents", "view-token", 404, ``}, // no view given: not served
 		{"GET", "/healthz", "", 200, `"ok"`},
 		{"GET", "/readyz", "", 200, `"ready"`},

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-plugin"
+
+	pb "github.com/acdbridge/acdbridge/plugins/proto/v1"
 )
 
 // mock is an adapter whose calls are function fields; nil fields fail the
@@ -195,6 +197,34 @@ func TestSettingsDecode(t *testing.T) {
 			t.Errorf("%s: %v", tc.json, err)
 		case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field || fe.Message != tc.msg):
 			t.Errorf("%s: %v, want %s: %s", tc.json, err, tc.field, tc.msg)
+		}
+	}
+}
+
+// TestOutcomesAndHealthWholeTable converts every protocol value, known or
+// not: an outcome this bridge does not know is retried, never lost.
+func TestOutcomesAndHealthWholeTable(t *testing.T) {
+	outcomes := map[pb.Outcome]Outcome{
+		pb.Outcome_OUTCOME_UNSPECIFIED: Retryable,
+		pb.Outcome_OUTCOME_APPLIED:     Applied,
+		pb.Outcome_OUTCOME_IGNORED:     Ignored,
+		pb.Outcome_OUTCOME_RETRYABLE:   Retryable,
+		pb.Outcome_OUTCOME_PERMANENT:   Permanent,
+		pb.Outcome(99):                 Retryable,
+	}
+	for in, want := range outcomes {
+		if got := outcomeFromPB(in); got != want {
+			t.Errorf("outcome %v: %s, want %s", in, got, want)
+		}
+	}
+	for o, want := range map[Outcome]string{Applied: "applied", Ignored: "ignored", Retryable: "retryable", Permanent: "permanent", Outcome(9): "outcome(9)"} {
+		if o.String() != want {
+			t.Errorf("%d: %q, want %q", int(o), o.String(), want)
+		}
+	}
+	for h, want := range map[HealthStatus]string{Up: "up", Degraded: "degraded", Down: "down", HealthStatus(0): "unknown"} {
+		if h.String() != want {
+			t.Errorf("%d: %q, want %q", int(h), h.String(), want)
 		}
 	}
 }
