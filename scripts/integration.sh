@@ -3,14 +3,30 @@
 # starts them on 127.0.0.1, runs the Go tests tagged `integration` against
 # them and against the built binary, and stops them on the way out.
 #
-# Servers by issue: none yet beyond the acdbridge binary itself; Kamailio,
-# PostgreSQL, MariaDB, Request Tracker, Alertmanager and Chromium join here
-# as the adapters that talk to them land.
+# Each real server has one file in scripts/integration.d/, sourced here in
+# name order. A file appends its Debian packages to APT_PACKAGES and its
+# start and stop functions to STARTERS and STOPPERS; a start function
+# starts the server in the foreground of a background job (or as a cluster
+# the package manages), waits until it answers, and exports the variables
+# its tests read (ACDBRIDGE_IT_*). A test whose server is missing fails: it
+# does not skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(curl)
+STARTERS=()
+STOPPERS=()
+pids=()
+IT_DIR="$(mktemp -d /tmp/acdbridge-it.XXXXXX)"
+export IT_DIR
 
+for f in scripts/integration.d/*.sh; do
+  [ -e "$f" ] || continue
+  # shellcheck source=/dev/null
+  . "$f"
+done
+
+sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_=sudo
 need=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
@@ -18,16 +34,33 @@ done
 if [ ${#need[@]} -gt 0 ]; then
   echo "integration: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_=sudo
   $sudo_ apt-get update -qq
-  $sudo_ apt-get install -y -qq "${need[@]}"
+  $sudo_ apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
-pids=()
 cleanup() {
+  for stop in "${STOPPERS[@]}"; do "$stop" || true; done
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  rm -rf "$IT_DIR"
 }
 trap cleanup EXIT
 
-ACDBRIDGE_BIN="$(pwd)/bin/acdbridge" go test -count=1 -tags integration -timeout 20m ./...
+# wait_port HOST PORT SECONDS: until something accepts TCP there.
+wait_port() {
+  local deadline=$((SECONDS + $3))
+  until (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "integration: nothing listens on $1:$2 after $3 s" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+for start in "${STARTERS[@]}"; do
+  echo "integration: $start"
+  "$start"
+done
+
+ACDBRIDGE_BIN="$(pwd)/bin/acdbridge" go test -count=1 -tags integration -timeout 30m ./...
