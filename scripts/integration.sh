@@ -34,8 +34,8 @@ done
 if [ ${#need[@]} -gt 0 ]; then
   echo "integration: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  $sudo_ apt-get update -qq
-  $sudo_ apt-get install -y -qq --no-install-recommends "${need[@]}"
+  $sudo_ apt-get -o DPkg::Lock::Timeout=900 update -qq
+  $sudo_ apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${need[@]}"
 fi
 
 cleanup() {
