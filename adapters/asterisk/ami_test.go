@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	gold "github.com/acdbridge/acdbridge/adapters/internal/golden"
 )
 
 // referenceTranscript is a capture of a real Asterisk 22.10 AMI session.
@@ -192,25 +193,6 @@ func TestFakeReplaysTheReference(t *testing.T) {
 		}
 	}
 	if w := bytes.Join(want, nil); !bytes.Equal(got, w) {
-		t.Fatalf("the fake's answers differ from the reference:\n%s", lineDiff(string(w), string(got)))
+		t.Fatalf("the fake's answers differ from the reference:\n%s", gold.LineDiff(string(w), string(got)))
 	}
-}
-
-// lineDiff shows the first line where want and got differ, with context.
-func lineDiff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		w, g := "(end)", "(end)"
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			from := max(0, i-5)
-			return fmt.Sprintf("line %d:\nwant %q\ngot  %q\ncontext (want):\n%s", i+1, w, g, strings.Join(wl[from:min(i+1, len(wl))], "\n"))
-		}
-	}
-	return "(no difference)"
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	gold "github.com/acdbridge/acdbridge/adapters/internal/golden"
+
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -132,20 +134,7 @@ func expectState(t *testing.T, f *FakeServer, iface, want string) {
 // byte (-update rewrites it).
 func golden(t *testing.T, name string, f *FakeServer) {
 	t.Helper()
-	got := f.Transcript()
-	path := filepath.Join("testcases", name+".txt")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Fatalf("the transcript differs from %s (go test -update rewrites it):\n%s", path, lineDiff(string(want), got))
-	}
+	gold.Compare(t, filepath.Join("testcases", name+".txt"), f.Transcript(), *update)
 }
 
 const a1001 = "Local/1001@agents"
