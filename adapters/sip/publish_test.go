@@ -1,0 +1,366 @@
+package sip
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/acdbridge/acdbridge/internal/testutil"
+	"github.com/acdbridge/acdbridge/plugins/sdk"
+)
+
+var update = flag.Bool("update", false, "rewrite testcases/*.txt and testcases/*.xml")
+
+func TestREADMEShowsSample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```hcl\n"+Sample+"```") {
+		t.Fatal("README.md does not show sample.hcl word for word")
+	}
+}
+
+// configure makes an adapter with settings and closes it at the end.
+func configure(t *testing.T, s map[string]any) *Adapter {
+	t.Helper()
+	a := New(hclog.NewNullLogger())
+	js, _ := json.Marshal(s)
+	if err := a.Configure(context.Background(), sdk.Settings{Instance: "presence", JSON: js}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// publishing configures a publish-mode adapter against p.
+func publishing(t *testing.T, p *Peer, extra map[string]any) *Adapter {
+	t.Helper()
+	s := map[string]any{"address": p.Addr(), "timeout": "2s", "expires": "2m"}
+	for k, v := range extra {
+		s[k] = v
+	}
+	return configure(t, s)
+}
+
+const alice = "sip:alice@example.test"
+
+func item(id, uri, state string, version uint64) sdk.Availability {
+	it := sdk.Availability{AgentID: id, Available: state == "available", State: state, Version: version, Identities: map[string]string{}}
+	if uri != "" {
+		it.Identities["sip_uri"] = uri
+	}
+	if !it.Available {
+		it.Reason = "remote-support"
+	}
+	return it
+}
+
+func expectOutcome(t *testing.T, rs []sdk.Result, want sdk.Outcome, msg string) {
+	t.Helper()
+	if len(rs) != 1 || rs[0].Outcome != want || !strings.Contains(rs[0].Message, msg) {
+		t.Fatalf("results %+v, want one %s with a message containing %q", rs, want, msg)
+	}
+}
+
+// expectPresence checks the peer holds aor's presence as want (busy or
+// available), parsed from what the adapter published.
+func expectPresence(t *testing.T, p *Peer, aor string, busy bool, activity string) {
+	t.Helper()
+	body := p.State(aor, EventPresence)
+	if body == "" {
+		t.Fatalf("the peer holds no presence for %s", aor)
+	}
+	pr, err := ParsePIDF([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Busy() != busy || pr.Entity != aor || activity != "" && (len(pr.Activities) != 1 || pr.Activities[0] != activity) {
+		t.Fatalf("presence %+v, want busy=%v with activity %q", pr, busy, activity)
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testcases", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatalf("differs from %s (go test -update rewrites it):\n%s", path, lineDiff(string(want), got))
+	}
+}
+
+// lineDiff shows the first lines that differ.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return "line " + itoa(i+1) + ":\nwant: " + wl + "\ngot:  " + gl
+		}
+	}
+	return "(same lines)"
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestPublishGolden(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		users map[string]string
+		run   func(t *testing.T, p *Peer)
+	}{
+		{"publish-modify-remove", nil, func(t *testing.T, p *Peer) {
+			a := publishing(t, p, nil)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "published (SIP-ETag a.1795888435.14810.1.1, expires in 2m0s)")
+			expectPresence(t, p, alice, true, "on-the-phone")
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 2)}), sdk.Applied, "modified (SIP-ETag a.1795888435.14810.1.2")
+			expectPresence(t, p, alice, false, "")
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "away", 3)}), sdk.Applied, "modified")
+			expectPresence(t, p, alice, true, "away")
+			a.Close()
+			if n := p.Count(); n != 0 {
+				t.Fatalf("%d publications left after Close, want 0 (Expires: 0)", n)
+			}
+		}},
+		{"tcp", nil, func(t *testing.T, p *Peer) {
+			a := publishing(t, p, map[string]any{"transport": "tcp"})
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "published")
+			expectPresence(t, p, alice, true, "on-the-phone")
+			a.Close()
+		}},
+		{"auth-407-shared", map[string]string{"alice": "alicepw"}, func(t *testing.T, p *Peer) {
+			a := publishing(t, p, map[string]any{"username": "alice", "password": "alicepw"})
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "published")
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 2)}), sdk.Applied, "modified")
+			expectPresence(t, p, alice, false, "")
+			a.Close()
+			if n := p.Count(); n != 0 {
+				t.Fatalf("%d publications left after Close, want 0", n)
+			}
+		}},
+		{"auth-407-per-agent", map[string]string{"alice": "alicepw"}, func(t *testing.T, p *Peer) {
+			a := publishing(t, p, map[string]any{"username": "shared", "password": "wrong"})
+			it := item("a-1", alice, "in_session", 1)
+			it.Identities["sip_user"], it.Identities["sip_password"] = "alice", "alicepw"
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{it}), sdk.Applied, "published")
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-2", "sip:bob@example.test", "in_session", 1)}), sdk.Permanent, `digest credentials refused (SIP/2.0 407 Proxy Authentication Required) for user "shared"`)
+			a.Close()
+		}},
+		{"412-publish-afresh", nil, func(t *testing.T, p *Peer) {
+			a := publishing(t, p, nil)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "published")
+			p.Forget() // a restarted server
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 2)}), sdk.Applied, "published afresh after 412 (SIP-ETag a.1795888435.14810.1.2")
+			expectPresence(t, p, alice, false, "")
+			a.Close()
+		}},
+		{"423-min-expires", nil, func(t *testing.T, p *Peer) {
+			p.MinExpires(600)
+			a := publishing(t, p, nil)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "published (SIP-ETag a.1795888435.14810.1.1, expires in 10m0s)")
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 2)}), sdk.Applied, "expires in 10m0s")
+			a.Close()
+		}},
+		{"expiry-refresh", nil, func(t *testing.T, p *Peer) {
+			p.Grant(1)
+			a := publishing(t, p, nil)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "expires in 1s")
+			p.Grant(0) // the refresh gets the 2m asked: one refresh only
+			testutil.WaitFor(t, "a refresh", 10*time.Second, 5*time.Millisecond, func() bool { return p.Publishes() == 2 })
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 2)}), sdk.Applied, "modified (SIP-ETag a.1795888435.14810.1.3")
+			a.Close()
+		}},
+		{"offline-removes", nil, func(t *testing.T, p *Peer) {
+			a := publishing(t, p, nil)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "published")
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "offline", 2)}), sdk.Applied, "offline: publication removed (Expires: 0)")
+			if n := p.Count(); n != 0 {
+				t.Fatalf("%d publications after offline, want 0", n)
+			}
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 3)}), sdk.Applied, "published (")
+			// The identity goes away: the publication goes too.
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", "", "available", 4)}), sdk.Ignored, `removed the publication of sip:alice@example.test; no "sip_uri" identity`)
+			if n := p.Count(); n != 0 {
+				t.Fatalf("%d publications after the identity went, want 0", n)
+			}
+			a.Close()
+		}},
+		{"dialog-info", nil, func(t *testing.T, p *Peer) {
+			a := publishing(t, p, map[string]any{"dialog_info": true, "busy_activity": "busy"})
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "; dialog-info published")
+			expectPresence(t, p, alice, true, "busy")
+			d, err := ParseDialogInfo([]byte(p.State(alice, EventDialog)))
+			if err != nil || !d.Busy() || d.Version != 1 {
+				t.Fatalf("dialog-info %+v %v, want busy version 1", d, err)
+			}
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 2)}), sdk.Applied, "; dialog-info modified")
+			d, err = ParseDialogInfo([]byte(p.State(alice, EventDialog)))
+			if err != nil || d.Busy() || d.Version != 2 {
+				t.Fatalf("dialog-info %+v %v, want idle version 2", d, err)
+			}
+			a.Close()
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewPeer(t)
+			p.Users = tc.users
+			tc.run(t, p)
+			golden(t, tc.name+".txt", p.Transcript())
+		})
+	}
+}
+
+// TestPublishAnswers checks the outcome of every kind of answer.
+func TestPublishAnswers(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		codes      []int
+		outcome    sdk.Outcome
+		msg        string
+		unexpected uint64
+	}{
+		{[]int{489}, sdk.Permanent, "the server does not take Event: presence (489 Bad Event)", 0},
+		{[]int{415}, sdk.Permanent, "the server does not take application/pidf+xml (415 Unsupported Media Type", 0},
+		{[]int{503}, sdk.Retryable, "SIP/2.0 503 Service Unavailable", 0},
+		{[]int{500}, sdk.Retryable, "SIP/2.0 500 Server Internal Error", 0},
+		{[]int{408}, sdk.Retryable, "SIP/2.0 408 Request Timeout", 0},
+		{[]int{403}, sdk.Permanent, "unexpected answer SIP/2.0 403 Forbidden to PUBLISH (Event: presence)", 1},
+		{[]int{404}, sdk.Permanent, "unexpected answer SIP/2.0 404 Not Found", 1},
+		{[]int{302}, sdk.Permanent, "unexpected answer SIP/2.0 302 Moved Temporarily", 1},
+		{[]int{412}, sdk.Retryable, "412 Conditional Request Failed to a PUBLISH without SIP-If-Match", 1},
+		{[]int{423}, sdk.Permanent, `423 Interval Too Brief with Min-Expires "", not above the 2m0s asked`, 1},
+		{[]int{401}, sdk.Permanent, "the server asks for digest credentials (SIP/2.0 401 Unauthorized) and none are configured", 0},
+		{[]int{407}, sdk.Permanent, "the server asks for digest credentials (SIP/2.0 407 Proxy Authentication Required) and none are configured", 0},
+		{[]int{202}, sdk.Permanent, "answered SIP/2.0 202 Accepted without a SIP-ETag", 1},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Trim(strings.Join(strings.Fields(strings.Trim(string(mustJSON(tc.codes)), "[]")), ","), ","), func(t *testing.T) {
+			p := NewPeer(t)
+			p.Force(tc.codes...)
+			a := publishing(t, p, nil)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), tc.outcome, tc.msg)
+			if got := a.count.unexpected.Load(); got != tc.unexpected {
+				t.Fatalf("%d unexpected responses counted, want %d", got, tc.unexpected)
+			}
+			if h := a.Health(ctx); !strings.Contains(h.Message, "unexpected responses "+itoa(int(tc.unexpected))) {
+				t.Fatalf("health %q does not show the count", h.Message)
+			}
+			// The next try goes through.
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 2)}), sdk.Applied, "published")
+		})
+	}
+}
+
+func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
+
+func TestIdentities(t *testing.T) {
+	ctx := context.Background()
+	p := NewPeer(t)
+	a := publishing(t, p, map[string]any{"uri_identity": "extension", "domain": "example.test"})
+	tests := []struct {
+		value   string
+		outcome sdk.Outcome
+		msg     string
+	}{
+		{"1001", sdk.Applied, "published"},
+		{"sip:1002@Example.TEST;transport=udp", sdk.Applied, "published"},
+		{"PJSIP/1003", sdk.Applied, "published"},
+		{"", sdk.Ignored, `no "extension" identity`},
+		{"alice@example.test", sdk.Permanent, "expected a SIP URI like sip:alice@example.com"},
+		{"sip:@example.test", sdk.Permanent, "expected a SIP URI with a user and a host"},
+	}
+	for i, tc := range tests {
+		it := sdk.Availability{AgentID: "a-" + itoa(i), Version: 1, State: "in_session", Identities: map[string]string{"extension": tc.value}}
+		expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{it}), tc.outcome, tc.msg)
+	}
+	for _, aor := range []string{"sip:1001@example.test", "sip:1002@example.test", "sip:PJSIP/1003@example.test"} {
+		expectPresence(t, p, aor, true, "on-the-phone")
+	}
+	// Stale versions are ignored; a reconcile takes the same version again.
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{{AgentID: "a-0", Version: 1, Identities: map[string]string{"extension": "1001"}}}), sdk.Ignored, "version 1 already applied")
+	expectOutcome(t, a.Reconcile(ctx, []sdk.Availability{{AgentID: "a-0", Version: 1, State: "available", Available: true, Identities: map[string]string{"extension": "1001"}}}), sdk.Applied, "modified")
+}
+
+func TestConfigure(t *testing.T) {
+	tests := []struct {
+		json   string
+		fields []string
+	}{
+		{`{"address":"pbx:5060"}`, nil},
+		{`{"address":"pbx:5060","transport":"tcp","username":"u","password":"p","expires":"10m","dialog_info":true,"rate":5,"uri_identity":"ext","domain":"example.test","busy_activity":"busy","timeout":"2s"}`, nil},
+		{`{"mode":"server"}`, nil},
+		{`{"mode":"server","listen":"127.0.0.1:5080","listen_transports":["udp"],"min_expires":"10s","max_expires":"10m","watchers":{"bob":"pw"},"realm":"example.test"}`, nil},
+		{`{}`, []string{"address"}},
+		{`{"address":"pbx"}`, []string{"address"}},
+		{`{"address":"pbx:0"}`, []string{"address"}},
+		{`{"address":"pbx:5060","transport":"sctp"}`, []string{"transport"}},
+		{`{"address":"pbx:5060","expires":"10s"}`, []string{"expires"}},
+		{`{"address":"pbx:5060","rate":0}`, []string{"rate"}},
+		{`{"address":"pbx:5060","busy_activity":"lunch"}`, []string{"busy_activity"}},
+		{`{"address":"pbx:5060","password":"p"}`, []string{"username"}},
+		{`{"address":"pbx:5060","username":"u\r\nVia: x"}`, []string{"username"}},
+		{`{"address":"pbx:5060","uri_identity":""}`, []string{"uri_identity"}},
+		{`{"address":"pbx:5060","listen":"127.0.0.1:5070"}`, []string{"listen"}},
+		{`{"address":"pbx:5060","tls_ca_file":"/nonexistent"}`, []string{"transport"}},
+		{`{"address":"pbx:5060","transport":"tls","tls_ca_file":"/nonexistent"}`, []string{"tls_ca_file"}},
+		{`{"mode":"server","address":"pbx:5060"}`, []string{"address"}},
+		{`{"mode":"server","listen_transports":["udp","udp"]}`, []string{"listen_transports"}},
+		{`{"mode":"server","listen_transports":["tls"]}`, []string{"listen_transports"}},
+		{`{"mode":"server","min_expires":"1h","max_expires":"1m"}`, []string{"min_expires"}},
+		{`{"mode":"server","watchers":{"bob":""}}`, []string{"watchers"}},
+		{`{"mode":"server","rate":5}`, []string{"mode"}},
+		{`{"mode":"proxy"}`, []string{"mode", "address"}},
+		{`{"adress":"pbx:5060"}`, []string{"adress"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.json, func(t *testing.T) {
+			_, err := parseConfig(sdk.Settings{JSON: []byte(tc.json)})
+			var got []string
+			for _, e := range flatten(err) {
+				var fe *sdk.FieldError
+				if !errors.As(e, &fe) {
+					t.Fatalf("%v is not a *sdk.FieldError", e)
+				}
+				got = append(got, fe.Field)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
+				t.Fatalf("errors %v name %v, want %v", err, got, tc.fields)
+			}
+		})
+	}
+}
+
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
