@@ -1,0 +1,544 @@
+// Package freeswitch is the FreeSWITCH adapter: it sets an agent of
+// FreeSWITCH's mod_callcenter to a busy status ("On Break") while the agent
+// is busy in a remote-support session, and back to "Available" afterwards,
+// over the inbound event socket (mod_event_socket, TCP, ESL).
+//
+// Before changing an agent it reads the agent's status with
+// "callcenter_config agent get status", and it gives back only a busy
+// status it set itself: a break, or a log-out, the agent chose stays. It
+// authenticates with the event socket's password, subscribes to no events,
+// reconnects with backoff, and after every reconnect converges every agent
+// it knows to its desired state (a FreeSWITCH restart reloads statuses from
+// callcenter.conf).
+package freeswitch
+
+import (
+	"bufio"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/acdbridge/acdbridge/plugins/sdk"
+)
+
+// Version is the adapter's version.
+const Version = "0.1.0"
+
+// Sample is the adapter's sample configuration (sample.hcl).
+//
+//go:embed sample.hcl
+var Sample string
+
+// Adapter sets mod_callcenter agent statuses through the event socket.
+type Adapter struct {
+	log hclog.Logger
+
+	// Tuning, changed by tests.
+	minBackoff  time.Duration // first wait before reconnecting
+	maxBackoff  time.Duration
+	authBackoff time.Duration // first wait after a refused password or host
+
+	op sync.Mutex // one availability operation at a time, reconnect reconcile included
+
+	mu      sync.Mutex
+	cfg     *settingsOf
+	stop    context.CancelFunc // ends the connection loop
+	stopped chan struct{}      // closed when it has ended
+	sess    *conn              // nil while not authenticated
+	ready   chan struct{}      // closed while sess is set
+	lastErr error
+	health  sdk.Health
+	applied map[string]uint64           // newest version applied per agent
+	desired map[string]sdk.Availability // newest desired availability per agent
+	owned   map[string]bool             // agent names the bridge set to the busy status, as far as known
+	dirty   bool                        // owned changed since the state file was written
+}
+
+var _ sdk.AvailabilityAdapter = (*Adapter)(nil)
+
+// New makes the adapter; it logs to logger. It connects once configured.
+func New(logger hclog.Logger) *Adapter {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Adapter{
+		log: logger, minBackoff: 500 * time.Millisecond, maxBackoff: 30 * time.Second, authBackoff: 30 * time.Second,
+		ready:   make(chan struct{}),
+		health:  sdk.Health{Status: sdk.Down, Message: "not configured"},
+		applied: map[string]uint64{}, desired: map[string]sdk.Availability{}, owned: map[string]bool{},
+	}
+}
+
+// Info names the adapter and its settings.
+func (a *Adapter) Info() sdk.Info {
+	identity := DefaultIdentity
+	a.mu.Lock()
+	if a.cfg != nil {
+		identity = a.cfg.identity
+	}
+	a.mu.Unlock()
+	return sdk.Info{Name: "freeswitch", Version: Version, Settings: settings, Identities: []string{identity}}
+}
+
+// Configure checks the settings, reads the state file, and (re)starts the
+// connection loop.
+func (a *Adapter) Configure(_ context.Context, s sdk.Settings) error {
+	cfg, err := parseConfig(s)
+	if err != nil {
+		return err
+	}
+	var owned map[string]bool
+	if cfg.stateFile != "" {
+		if owned, err = readState(cfg.stateFile); err != nil {
+			return &sdk.FieldError{Field: "state_file", Message: err.Error()}
+		}
+	}
+	a.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	a.mu.Lock()
+	a.cfg, a.stop, a.stopped = &cfg, cancel, stopped
+	if owned != nil {
+		a.owned = owned
+	}
+	a.health = sdk.Health{Status: sdk.Degraded, Message: "connecting to the FreeSWITCH event socket at " + cfg.address}
+	a.mu.Unlock()
+	a.log.Info("configured", "instance", s.Instance, "address", cfg.address, "agent_identity", cfg.identity,
+		"available_status", cfg.available, "busy_status", cfg.busy, "state_file", cfg.stateFile, "owned_agents", len(owned))
+	go func() {
+		defer close(stopped)
+		a.loop(ctx, cfg)
+	}()
+	return nil
+}
+
+// Close says goodbye to the event socket and stops reconnecting.
+func (a *Adapter) Close() error {
+	a.mu.Lock()
+	stop, stopped := a.stop, a.stopped
+	a.stop = nil
+	a.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-stopped
+	}
+	return nil
+}
+
+// Health is up while authenticated, degraded while (re)connecting, down
+// after a refused password or host.
+func (a *Adapter) Health(context.Context) sdk.Health {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.health
+}
+
+func (a *Adapter) setHealth(s sdk.HealthStatus, msg string) {
+	a.mu.Lock()
+	a.health = sdk.Health{Status: s, Message: msg}
+	a.mu.Unlock()
+}
+
+// loop connects, authenticates, reconciles, waits for the connection to
+// end, and reconnects with backoff until ctx ends.
+func (a *Adapter) loop(ctx context.Context, cfg settingsOf) {
+	backoff, authWait := a.minBackoff, a.authBackoff
+	wait := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for ctx.Err() == nil {
+		c, err := dial(ctx, cfg.address, cfg.password, cfg.timeout)
+		if err != nil {
+			a.mu.Lock()
+			a.lastErr = err
+			a.mu.Unlock()
+			if ae := (*AuthError)(nil); errors.As(err, &ae) {
+				// A person has to fix the password or the ACL: wait long.
+				a.setHealth(sdk.Down, err.Error())
+				a.log.Error("event socket refused us; retrying later", "error", err, "retry_in", authWait)
+				if !wait(authWait) {
+					return
+				}
+				authWait = min(2*authWait, 10*time.Minute)
+				continue
+			}
+			a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to the FreeSWITCH event socket at %s in %s: %v", cfg.address, backoff, err))
+			a.log.Warn("cannot connect", "error", err, "retry_in", backoff)
+			if !wait(backoff) {
+				return
+			}
+			backoff = min(2*backoff, a.maxBackoff)
+			continue
+		}
+		backoff, authWait = a.minBackoff, a.authBackoff
+		a.log.Info("authenticated", "address", cfg.address)
+
+		// Converge what the bridge wants: a FreeSWITCH restart reloads
+		// the statuses of callcenter.conf.
+		a.op.Lock()
+		if desired := a.desiredState(); len(desired) > 0 {
+			for _, r := range a.process(ctx, c, cfg, desired, true) {
+				if r.Outcome == sdk.Retryable || r.Outcome == sdk.Permanent {
+					a.log.Warn("reconcile after connecting", "agent", r.AgentID, "outcome", r.Outcome, "message", r.Message)
+				}
+			}
+		}
+		a.mu.Lock()
+		a.sess, a.lastErr = c, nil
+		close(a.ready)
+		a.health = sdk.Health{Status: sdk.Up, Message: "authenticated to the FreeSWITCH event socket at " + cfg.address}
+		a.mu.Unlock()
+		a.op.Unlock()
+
+		select {
+		case <-ctx.Done():
+		case <-c.done:
+		}
+		err = c.closed()
+		a.mu.Lock()
+		a.sess, a.lastErr = nil, err
+		a.ready = make(chan struct{})
+		a.mu.Unlock()
+		if ctx.Err() != nil {
+			c.exit(cfg.timeout)
+			return
+		}
+		a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to the FreeSWITCH event socket at %s: %v", cfg.address, err))
+		a.log.Warn("connection lost; reconnecting", "error", err, "retry_in", backoff)
+		// A server that accepts and drops at once is not hammered either.
+		if !wait(backoff) {
+			return
+		}
+	}
+}
+
+func (a *Adapter) desiredState() []sdk.Availability {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]sdk.Availability, 0, len(a.desired))
+	for _, d := range a.desired {
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(x, y sdk.Availability) int { return strings.Compare(x.AgentID, y.AgentID) })
+	return out
+}
+
+// session waits up to the timeout for an authenticated connection. It does
+// not wait after a refusal: that needs a person.
+func (a *Adapter) session(ctx context.Context) (*conn, settingsOf, error) {
+	a.mu.Lock()
+	cfg, ready, sess, lastErr := a.cfg, a.ready, a.sess, a.lastErr
+	a.mu.Unlock()
+	if cfg == nil {
+		return nil, settingsOf{}, errors.New("not configured")
+	}
+	if sess != nil {
+		return sess, *cfg, nil
+	}
+	if ae := (*AuthError)(nil); errors.As(lastErr, &ae) {
+		return nil, *cfg, lastErr
+	}
+	t := time.NewTimer(cfg.timeout)
+	defer t.Stop()
+	select {
+	case <-ready:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sess == nil {
+		why := "no connection yet"
+		if a.lastErr != nil {
+			why = a.lastErr.Error()
+		}
+		return nil, *cfg, fmt.Errorf("not connected to the FreeSWITCH event socket at %s after waiting %s: %s", cfg.address, cfg.timeout, why)
+	}
+	return a.sess, *cfg, nil
+}
+
+// outcomeOf is the outcome of an error: FreeSWITCH's refusal, or an agent
+// name that cannot be sent, is permanent; anything about the connection
+// worth retrying.
+func outcomeOf(err error) sdk.Outcome {
+	var ae *APIError
+	var ne *nameError
+	if errors.As(err, &ae) || errors.As(err, &ne) {
+		return sdk.Permanent
+	}
+	return sdk.Retryable
+}
+
+type nameError struct{ error }
+
+// take checks an item: its agent name, or a result saying why it is
+// skipped. Reconciles take the version already applied too.
+func (a *Adapter) take(cfg settingsOf, it sdk.Availability, reconcile bool) (string, *sdk.Result) {
+	res := &sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Ignored}
+	name := it.Identities[cfg.identity]
+	if name == "" {
+		res.Message = fmt.Sprintf("no %q identity for this agent: not a mod_callcenter agent", cfg.identity)
+		return "", res
+	}
+	if err := checkAgentName(name); err != nil {
+		res.Outcome, res.Message = sdk.Permanent, err.Error()
+		return "", res
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	last, seen := a.applied[it.AgentID]
+	if seen && (it.Version < last || it.Version == last && !reconcile) {
+		res.Message = fmt.Sprintf("version %d already applied (newest %d)", it.Version, last)
+		return "", res
+	}
+	if d, ok := a.desired[it.AgentID]; !ok || d.Version <= it.Version {
+		a.desired[it.AgentID] = it
+	}
+	return name, nil
+}
+
+func (a *Adapter) done(it sdk.Availability, msg string, err error) sdk.Result {
+	res := sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Applied, Message: msg}
+	if err != nil {
+		res.Outcome, res.Message = outcomeOf(err), err.Error()
+		return res
+	}
+	a.mu.Lock()
+	if it.Version > a.applied[it.AgentID] {
+		a.applied[it.AgentID] = it.Version
+	}
+	a.mu.Unlock()
+	return res
+}
+
+func (a *Adapter) isOwned(name string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.owned[name]
+}
+
+func (a *Adapter) setOwned(name string, own bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.owned[name] == own {
+		return
+	}
+	if own {
+		a.owned[name] = true
+	} else {
+		delete(a.owned, name)
+	}
+	a.dirty = true
+}
+
+// plan is what to do with one agent: the status to set ("" for none),
+// whether the bridge then owns the agent's status, and what to say.
+type plan struct {
+	set string
+	own bool
+	msg string
+}
+
+// decide applies the ownership rule to an agent whose status is cur. The
+// bridge sets its busy status only over an available one, and gives an
+// agent back only from the busy status it set itself; anything else is
+// the agent's own choice and stays.
+func (a *Adapter) decide(cfg settingsOf, name string, available bool, cur string) plan {
+	ours := cur == cfg.busy && a.isOwned(name)
+	free := cur == StatusAvailable || cur == StatusAvailableOnDemand
+	if available {
+		switch {
+		case ours:
+			return plan{set: cfg.available, msg: fmt.Sprintf("set %q (was %q, set by the bridge)", cfg.available, cur)}
+		case free:
+			return plan{msg: fmt.Sprintf("already %q", cur)}
+		default:
+			return plan{msg: fmt.Sprintf("left the agent's own status %q alone", cur)}
+		}
+	}
+	switch {
+	case free:
+		return plan{set: cfg.busy, own: true, msg: fmt.Sprintf("set %q (was %q)", cfg.busy, cur)}
+	case ours:
+		return plan{own: true, msg: fmt.Sprintf("already %q, set by the bridge", cur)}
+	default:
+		return plan{msg: fmt.Sprintf("kept the agent's own status %q", cur)}
+	}
+}
+
+// SetAvailability sets unavailable agents to the busy status and gives
+// available ones back, under the ownership rule.
+func (a *Adapter) SetAvailability(ctx context.Context, items []sdk.Availability) []sdk.Result {
+	return a.apply(ctx, items, false)
+}
+
+// Reconcile reads every given agent and converges it to its desired state.
+func (a *Adapter) Reconcile(ctx context.Context, desired []sdk.Availability) []sdk.Result {
+	return a.apply(ctx, desired, true)
+}
+
+func (a *Adapter) apply(ctx context.Context, items []sdk.Availability, reconcile bool) []sdk.Result {
+	c, cfg, cerr := a.session(ctx)
+	a.op.Lock()
+	defer a.op.Unlock()
+	if cerr != nil {
+		out := make([]sdk.Result, len(items))
+		for i, it := range items {
+			out[i] = sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Retryable, Message: cerr.Error()}
+			if cfg.timeout != 0 {
+				if _, skip := a.take(cfg, it, reconcile); skip != nil {
+					out[i] = *skip
+				}
+			}
+		}
+		return out
+	}
+	return a.process(ctx, c, cfg, items, reconcile)
+}
+
+// process reads the status of every item's agent (pipelined), decides,
+// and sets the statuses that change (pipelined). The caller holds a.op.
+func (a *Adapter) process(ctx context.Context, c *conn, cfg settingsOf, items []sdk.Availability, reconcile bool) []sdk.Result {
+	out := make([]sdk.Result, len(items))
+	names := make([]string, len(items))
+	var idx []int
+	var gets []string
+	for i, it := range items {
+		name, skip := a.take(cfg, it, reconcile)
+		if skip != nil {
+			out[i] = *skip
+			continue
+		}
+		names[i] = name
+		idx = append(idx, i)
+		gets = append(gets, "callcenter_config agent get status "+name)
+	}
+	type change struct {
+		i int
+		p plan
+	}
+	var changes []change
+	var sets []string
+	for k, r := range c.apiAll(ctx, gets, cfg.timeout) {
+		i := idx[k]
+		cur, err := r.body, r.err
+		var st string
+		if err == nil {
+			st, err = ParseStatus(gets[k], cur)
+		}
+		if err != nil {
+			out[i] = a.done(items[i], "", err)
+			continue
+		}
+		p := a.decide(cfg, names[i], items[i].Available, st)
+		if p.set == "" {
+			a.setOwned(names[i], p.own)
+			out[i] = a.done(items[i], p.msg, nil)
+			continue
+		}
+		changes = append(changes, change{i, p})
+		sets = append(sets, fmt.Sprintf("callcenter_config agent set status %s '%s'", names[i], p.set))
+	}
+	for k, r := range c.apiAll(ctx, sets, cfg.timeout) {
+		ch := changes[k]
+		err := r.err
+		if err == nil {
+			err = ParseOK(sets[k], r.body)
+		}
+		if err == nil {
+			a.setOwned(names[ch.i], ch.p.own)
+		}
+		out[ch.i] = a.done(items[ch.i], ch.p.msg, err)
+	}
+	a.saveState(cfg)
+	return out
+}
+
+// stateHeader starts the state file.
+const stateHeader = "# acdbridge freeswitch adapter: mod_callcenter agents it set to its busy status, one per line\n"
+
+// readState reads the state file; a missing file is an empty state.
+func readState(path string) (map[string]bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string]bool{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("expected a readable state file: %w", err)
+	}
+	defer f.Close()
+	owned := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if err := checkAgentName(line); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		owned[line] = true
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return owned, nil
+}
+
+// saveState writes the owned agents to the state file, when there is one
+// and they changed: to a temporary file, then renamed over it.
+func (a *Adapter) saveState(cfg settingsOf) {
+	a.mu.Lock()
+	if cfg.stateFile == "" || !a.dirty {
+		a.mu.Unlock()
+		return
+	}
+	names := make([]string, 0, len(a.owned))
+	for n := range a.owned {
+		names = append(names, n)
+	}
+	a.dirty = false
+	a.mu.Unlock()
+	slices.Sort(names)
+	var b strings.Builder
+	b.WriteString(stateHeader)
+	for _, n := range names {
+		b.WriteString(n)
+		b.WriteByte('\n')
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(cfg.stateFile), filepath.Base(cfg.stateFile)+".*")
+	if err == nil {
+		_, err = tmp.WriteString(b.String())
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), cfg.stateFile)
+		}
+		if err != nil {
+			os.Remove(tmp.Name())
+		}
+	}
+	if err != nil {
+		a.mu.Lock()
+		a.dirty = true // try again after the next change
+		a.mu.Unlock()
+		a.log.Error("cannot write the state file: after a restart the adapter will not know which busy statuses it set", "state_file", cfg.stateFile, "error", err)
+	}
+}

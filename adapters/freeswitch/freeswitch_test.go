@@ -1,0 +1,331 @@
+package freeswitch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/acdbridge/acdbridge/adapters/internal/golden"
+	"github.com/acdbridge/acdbridge/internal/testutil"
+	"github.com/acdbridge/acdbridge/plugins/sdk"
+)
+
+var update = flag.Bool("update", false, "rewrite testcases/*.txt from the fake server's transcripts")
+
+func TestREADMEShowsSample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```hcl\n"+Sample+"```") {
+		t.Fatal("README.md does not show sample.hcl word for word")
+	}
+}
+
+func TestConfigure(t *testing.T) {
+	tests := []struct {
+		json   string
+		fields []string
+	}{
+		{`{"password":"p"}`, nil},
+		{`{"address":"pbx:8021","password":"p","agent_identity":"ext","available_status":"Available (On Demand)","busy_status":"Logged Out","state_file":"/tmp/x","timeout":"2s"}`, nil},
+		{`{}`, []string{"password"}},
+		{`{"address":"pbx","password":"p"}`, []string{"address"}},
+		{`{"address":"pbx:0","password":"p"}`, []string{"address"}},
+		{`{"address":"","password":"p"}`, []string{"address"}},
+		{`{"password":"p","timeout":"1h"}`, []string{"timeout"}},
+		{`{"password":"p","timeout":"soon"}`, []string{"timeout"}},
+		{`{"password":"p","available_status":"available"}`, []string{"available_status"}},
+		{`{"password":"p","available_status":"On Break"}`, []string{"available_status"}},
+		{`{"password":"p","busy_status":"Available"}`, []string{"busy_status"}},
+		{`{"password":"p","busy_status":"Lunch"}`, []string{"busy_status"}},
+		{`{"password":"p","agent_identity":""}`, []string{"agent_identity"}},
+		{`{"password":"p","state_file":""}`, []string{"state_file"}},
+		{`{"password":"p\n\napi shutdown"}`, []string{"password"}},
+		{`{"pasword":"p"}`, []string{"pasword"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.json, func(t *testing.T) {
+			_, err := parseConfig(sdk.Settings{JSON: []byte(tc.json)})
+			var got []string
+			for _, e := range flatten(err) {
+				var fe *sdk.FieldError
+				if !errors.As(e, &fe) {
+					t.Fatalf("%v is not a *sdk.FieldError", e)
+				}
+				got = append(got, fe.Field)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
+				t.Fatalf("errors %v name %v, want %v", err, got, tc.fields)
+			}
+		})
+	}
+}
+
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func TestCheckAgentName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"1001@default": true, "agent.1001@call-center.example.com": true, "PJSIP/1001": true, "é@default": true,
+		"": true, // refused earlier: no identity
+		"Agent Smith": false, "1001@default\n": false, "it's": false, `"1001"`: false, `a\b`: false, "a\tb": false, "a\x00b": false,
+	} {
+		if err := checkAgentName(name); (err == nil) != ok {
+			t.Errorf("%q: %v, want ok=%v", name, err, ok)
+		}
+	}
+}
+
+// start configures a fast-retrying adapter against f and waits until it is
+// authenticated (unless the password is wrong or the fake refuses).
+func start(t *testing.T, f *FakeServer, password string, extra map[string]any) *Adapter {
+	t.Helper()
+	a := New(hclog.NewNullLogger())
+	a.minBackoff, a.maxBackoff, a.authBackoff = 10*time.Millisecond, 50*time.Millisecond, time.Hour
+	s := map[string]any{"address": f.Addr(), "password": password, "timeout": "2s"}
+	for k, v := range extra {
+		s[k] = v
+	}
+	js, _ := json.Marshal(s)
+	if err := a.Configure(context.Background(), sdk.Settings{Instance: "pbx", JSON: js}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	acl := false
+	f.Set(func(f *FakeServer) { acl = f.acl })
+	if password == f.Password && !acl {
+		waitFor(t, "authenticated", func() bool { return a.Health(context.Background()).Status == sdk.Up })
+	}
+	return a
+}
+
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	testutil.WaitFor(t, what, 5*time.Second, 2*time.Millisecond, cond)
+}
+
+func agent(id, name string, available bool, version uint64) sdk.Availability {
+	a := sdk.Availability{AgentID: id, Available: available, State: "available", Version: version, Identities: map[string]string{"callcenter_agent": name}}
+	if !available {
+		a.State, a.Reason = "in_session", "remote-support"
+	}
+	return a
+}
+
+func expectOutcome(t *testing.T, rs []sdk.Result, want sdk.Outcome, msg string) {
+	t.Helper()
+	if len(rs) != 1 || rs[0].Outcome != want || !strings.Contains(rs[0].Message, msg) {
+		t.Fatalf("results %+v, want one %s with a message containing %q", rs, want, msg)
+	}
+}
+
+func expectStatus(t *testing.T, f *FakeServer, name, want string) {
+	t.Helper()
+	if got := f.Status(name); got != want {
+		t.Fatalf("%s: %q, want %q", name, got, want)
+	}
+}
+
+const a1001, a1002 = "1001@default", "1002@default"
+
+func TestGolden(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		run  func(t *testing.T, f *FakeServer)
+	}{
+		{"set-busy", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Password, nil)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `set "On Break" (was "Available")`)
+			expectStatus(t, f, a1001, StatusOnBreak)
+			expectStatus(t, f, a1002, StatusAvailable)
+			a.Close()
+		}},
+		{"restore-available", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Password, nil)
+			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)})
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available" (was "On Break", set by the bridge)`)
+			expectStatus(t, f, a1001, StatusAvailable)
+			a.Close()
+		}},
+		{"agent-break-before-session-survives", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Password, nil)
+			f.SetStatus(a1001, StatusOnBreak) // the agent's own break, before the session
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `kept the agent's own status "On Break"`)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `left the agent's own status "On Break" alone`)
+			expectStatus(t, f, a1001, StatusOnBreak)
+			a.Close()
+		}},
+		{"agent-logout-during-session-survives", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Password, nil)
+			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)})
+			f.SetStatus(a1001, StatusLoggedOut) // on the phone, during the session
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `left the agent's own status "Logged Out" alone`)
+			expectStatus(t, f, a1001, StatusLoggedOut)
+			// The agent's own break later is not the bridge's either.
+			f.SetStatus(a1001, StatusOnBreak)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 3)}), sdk.Applied, `left the agent's own status "On Break" alone`)
+			expectStatus(t, f, a1001, StatusOnBreak)
+			a.Close()
+		}},
+		{"available-on-demand", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Password, map[string]any{"available_status": StatusAvailableOnDemand})
+			f.SetStatus(a1001, StatusAvailableOnDemand)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `set "On Break" (was "Available (On Demand)")`)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available (On Demand)"`)
+			expectStatus(t, f, a1001, StatusAvailableOnDemand)
+			a.Close()
+		}},
+		{"unknown-agent", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Password, nil)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-9", "9999@default", false, 1)}), sdk.Permanent, `FreeSWITCH refused "callcenter_config agent get status 9999@default": -ERR Agent not found!`)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-8", "Agent Smith", false, 1)}), sdk.Permanent, `expected a name without spaces`)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{{AgentID: "a-2", Version: 1}}), sdk.Ignored, `no "callcenter_agent" identity`)
+			a.Close()
+		}},
+		{"reconnect", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Password, nil)
+			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)})
+			f.Drop()
+			waitFor(t, "authenticated again", func() bool { return f.Auths() == 2 && a.Health(ctx).Status == sdk.Up })
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available"`)
+			expectStatus(t, f, a1001, StatusAvailable)
+			a.Close()
+		}},
+		{"restart-forgets-statuses", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, f.Password, nil)
+			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1), agent("a-2", a1002, true, 1)})
+			f.Restart()
+			waitFor(t, "authenticated again", func() bool { return f.Auths() == 2 && a.Health(ctx).Status == sdk.Up })
+			// The reconcile after connecting set the break again.
+			expectStatus(t, f, a1001, StatusOnBreak)
+			expectStatus(t, f, a1002, StatusAvailable)
+			a.Close()
+		}},
+		{"wrong-password", func(t *testing.T, f *FakeServer) {
+			a := start(t, f, "wrong", nil)
+			waitFor(t, "down", func() bool { return a.Health(ctx).Status == sdk.Down && f.Auths() == 1 })
+			if h := a.Health(ctx); !strings.Contains(h.Message, "refused the password") || !strings.Contains(h.Message, "-ERR invalid") || strings.Contains(h.Message, "wrong") {
+				t.Fatalf("health %+v", h)
+			}
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "refused the password")
+			a.Close()
+			// Closed during the hour-long wait after the refusal: one
+			// attempt, no crash loop.
+			if n := f.Auths(); n != 1 {
+				t.Fatalf("%d auth attempts, want 1: no crash loop", n)
+			}
+		}},
+		{"acl-refused", func(t *testing.T, f *FakeServer) {
+			f.Set(func(f *FakeServer) { f.acl = true })
+			a := start(t, f, f.Password, nil)
+			waitFor(t, "down", func() bool { return a.Health(ctx).Status == sdk.Down })
+			if h := a.Health(ctx); !strings.Contains(h.Message, "refused this host") || !strings.Contains(h.Message, "Access Denied, go away.") {
+				t.Fatalf("health %+v", h)
+			}
+			a.Close()
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := NewFakeServer(t)
+			tc.run(t, f)
+			f.Close()
+			golden.Compare(t, filepath.Join("testcases", tc.name+".txt"), f.Transcript(), *update)
+		})
+	}
+}
+
+// The agents the bridge set busy survive a restart of the adapter in the
+// state file: the next adapter gives them back, and still leaves the
+// agents' own breaks alone.
+func TestStateFileSurvivesARestart(t *testing.T) {
+	ctx := context.Background()
+	f := NewFakeServer(t)
+	state := filepath.Join(t.TempDir(), "fs.state")
+	a := start(t, f, f.Password, map[string]any{"state_file": state})
+	f.SetStatus(a1002, StatusOnBreak) // the agent's own
+	a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1), agent("a-2", a1002, false, 1)})
+	a.Close()
+	b, err := os.ReadFile(state)
+	if err != nil || string(b) != stateHeader+a1001+"\n" {
+		t.Fatalf("state file %q %v", b, err)
+	}
+	a = start(t, f, f.Password, map[string]any{"state_file": state})
+	rs := a.Reconcile(ctx, []sdk.Availability{agent("a-1", a1001, true, 2), agent("a-2", a1002, true, 2)})
+	if len(rs) != 2 || rs[0].Outcome != sdk.Applied || rs[1].Outcome != sdk.Applied {
+		t.Fatalf("%+v", rs)
+	}
+	expectStatus(t, f, a1001, StatusAvailable)
+	expectStatus(t, f, a1002, StatusOnBreak)
+	a.Close()
+	if b, _ := os.ReadFile(state); string(b) != stateHeader {
+		t.Fatalf("state file after giving back: %q", b)
+	}
+
+	// Without a state file, a new adapter does not know the break was the
+	// bridge's, and leaves it.
+	f.SetStatus(a1001, StatusOnBreak)
+	a = start(t, f, f.Password, nil)
+	expectOutcome(t, a.Reconcile(ctx, []sdk.Availability{agent("a-1", a1001, true, 3)}), sdk.Applied, `left the agent's own status "On Break" alone`)
+
+	// A broken state file is a configuration error naming the field.
+	os.WriteFile(state, []byte("Agent Smith\n"), 0o644)
+	err = New(nil).Configure(ctx, sdk.Settings{JSON: []byte(`{"password":"p","state_file":"` + state + `"}`)})
+	var fe *sdk.FieldError
+	if !errors.As(err, &fe) || fe.Field != "state_file" || !strings.Contains(fe.Message, ":1:") {
+		t.Fatalf("%v", err)
+	}
+}
+
+// Every pair of current status and desired availability, with and without
+// the bridge owning the status: the whole ownership table.
+func TestDecide(t *testing.T) {
+	cfg := settingsOf{available: StatusAvailable, busy: StatusOnBreak}
+	tests := []struct {
+		cur       string
+		owned     bool
+		available bool
+		set       string
+		own       bool
+	}{
+		{StatusAvailable, false, false, StatusOnBreak, true},
+		{StatusAvailableOnDemand, false, false, StatusOnBreak, true},
+		{StatusOnBreak, false, false, "", false},
+		{StatusOnBreak, true, false, "", true},
+		{StatusLoggedOut, false, false, "", false},
+		{StatusLoggedOut, true, false, "", false},
+		{StatusAvailable, true, false, StatusOnBreak, true},
+		{StatusAvailable, false, true, "", false},
+		{StatusAvailable, true, true, "", false},
+		{StatusAvailableOnDemand, false, true, "", false},
+		{StatusOnBreak, false, true, "", false},
+		{StatusOnBreak, true, true, StatusAvailable, false},
+		{StatusLoggedOut, false, true, "", false},
+		{StatusLoggedOut, true, true, "", false},
+	}
+	for _, tc := range tests {
+		a := New(nil)
+		a.setOwned("x", tc.owned)
+		p := a.decide(cfg, "x", tc.available, tc.cur)
+		if p.set != tc.set || p.own != tc.own || p.msg == "" {
+			t.Errorf("%q owned=%v available=%v: %+v, want set %q own %v", tc.cur, tc.owned, tc.available, p, tc.set, tc.own)
+		}
+	}
+}
