@@ -37,6 +37,7 @@ type Config struct {
 	PluginsDir   string    // external adapter executables
 	Adapters     []Adapter // adapter "TYPE" "NAME" blocks
 	Directory    directory.Config
+	Rules        []monitors.Rule // rule and session_rule blocks (rules.go); read-only through the API
 }
 
 // Source is a remote-support service speaking the Remote Support API v1.
@@ -101,6 +102,8 @@ type file struct {
 	PluginsDir   *string            `hcl:"plugins_dir"`
 	Adapters     []adapterBlock     `hcl:"adapter,block"`
 	Directory    *directoryBlock    `hcl:"directory,block"`
+	Rules        []ruleBlock        `hcl:"rule,block"`
+	SessionRules []sessionRuleBlock `hcl:"session_rule,block"`
 	Body         hcl.Body           `hcl:",body"`
 }
 
@@ -394,6 +397,7 @@ func Parse(src []byte, filename string) (Config, error) {
 	if raw.Directory != nil {
 		c.Directory = v.directory(raw.Directory, filename)
 	}
+	c.Rules = v.rules(src, filename, raw.Rules, raw.SessionRules)
 	if v.diags.HasErrors() {
 		return Config{}, v.diags
 	}
