@@ -82,8 +82,10 @@ type RequestMsg struct {
 	SessionID   string            `json:"session_id,omitempty"` // once taken
 }
 
-// SessionMsg is an ended session's summary: the payload on
-// acdbridge.session.<queue> in stream "EVENTS".
+// SessionMsg is an ended session: the payload on acdbridge.session.<queue>
+// in stream "EVENTS". The first fields are the summary, always there; the
+// others are the whole record (the source's GET /v1/sessions/{id}), present
+// when the bridge publishes it, each optional.
 type SessionMsg struct {
 	V               int       `json:"v"`
 	ID              string    `json:"id"`
@@ -94,6 +96,68 @@ type SessionMsg struct {
 	StartedAt       time.Time `json:"started_at"`
 	EndedAt         time.Time `json:"ended_at"`
 	DurationSeconds float64   `json:"duration_seconds"`
+
+	Customer   *CustomerMsg      `json:"customer,omitempty"`
+	Fields     map[string]string `json:"fields,omitempty"`
+	Events     []SessionEventMsg `json:"events,omitempty"`
+	Resolution string            `json:"resolution,omitempty"` // resolved or unresolved
+	Survey     *SurveyMsg        `json:"survey,omitempty"`     // absent when the customer did not answer
+	Recording  *RecordingMsg     `json:"recording,omitempty"`
+	ReplayURL  string            `json:"replay_url,omitempty"`
+}
+
+// CustomerMsg is who asked for help, in a session record.
+type CustomerMsg struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// SessionEventMsg is one entry of a session's timeline. Type says which
+// fields are set: chat has from and text; file_transfer from and file;
+// diagnostics diagnostics; reboot from; transfer from, to and text.
+type SessionEventMsg struct {
+	At          time.Time       `json:"at"`
+	Type        string          `json:"type"`
+	From        string          `json:"from,omitempty"`
+	To          string          `json:"to,omitempty"`
+	Text        string          `json:"text,omitempty"`
+	File        *FileMsg        `json:"file,omitempty"`
+	Diagnostics *DiagnosticsMsg `json:"diagnostics,omitempty"`
+}
+
+// FileMsg is a file transfer.
+type FileMsg struct {
+	Name      string `json:"name"`
+	Size      int64  `json:"size"`
+	Direction string `json:"direction"` // to_customer or from_customer
+}
+
+// DiagnosticsMsg is what remote diagnostics read off the customer's computer.
+type DiagnosticsMsg struct {
+	OS       string        `json:"os"`
+	Hostname string        `json:"hostname"`
+	MemoryMB int64         `json:"memory_mb"`
+	Software []SoftwareMsg `json:"software,omitempty"`
+}
+
+// SoftwareMsg is one installed program.
+type SoftwareMsg struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// SurveyMsg is the customer's rating of a session.
+type SurveyMsg struct {
+	Rating  int    `json:"rating"` // 1 to 5
+	Comment string `json:"comment"`
+}
+
+// RecordingMsg is a session's recording.
+type RecordingMsg struct {
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`         // lower-case hex
+	URL    string `json:"url,omitempty"`  // where the source serves it
+	Path   string `json:"path,omitempty"` // in the bridge's recordings folder, once archived
 }
 
 // NewAgentMsg is the message for an agent.
@@ -301,7 +365,66 @@ func (m SessionMsg) Validate() error {
 	if err := inRange("ended_at", m.EndedAt); err != nil {
 		return err
 	}
-	return seconds("duration_seconds", m.DurationSeconds)
+	if err := seconds("duration_seconds", m.DurationSeconds); err != nil {
+		return err
+	}
+	return m.validateRecord()
+}
+
+// validateRecord checks the whole record's fields, those that are there.
+func (m SessionMsg) validateRecord() error {
+	switch m.Resolution {
+	case "", "resolved", "unresolved":
+	default:
+		return fmt.Errorf("\"resolution\" is %q: expected resolved or unresolved", m.Resolution)
+	}
+	for i, e := range m.Events {
+		field := fmt.Sprintf("events[%d]", i)
+		switch {
+		case e.At.IsZero():
+			return missing(field+".at", "when it happened")
+		case e.Type == "":
+			return missing(field+".type", "chat, file_transfer, diagnostics, reboot or transfer")
+		}
+		if err := inRange(field+".at", e.At); err != nil {
+			return err
+		}
+		if f := e.File; f != nil {
+			if f.Size < 0 {
+				return fmt.Errorf("%q is %d: expected 0 or more bytes", field+".file.size", f.Size)
+			}
+			if f.Direction != "to_customer" && f.Direction != "from_customer" {
+				return fmt.Errorf("%q is %q: expected to_customer or from_customer", field+".file.direction", f.Direction)
+			}
+		}
+		if d := e.Diagnostics; d != nil && d.MemoryMB < 0 {
+			return fmt.Errorf("%q is %d: expected 0 or more", field+".diagnostics.memory_mb", d.MemoryMB)
+		}
+	}
+	if v := m.Survey; v != nil && (v.Rating < 1 || v.Rating > 5) {
+		return fmt.Errorf("\"survey.rating\" is %d: expected 1 to 5", v.Rating)
+	}
+	if r := m.Recording; r != nil {
+		if r.Size < 0 {
+			return fmt.Errorf("\"recording.size\" is %d: expected 0 or more bytes", r.Size)
+		}
+		if !isSHA256(r.SHA256) {
+			return fmt.Errorf("\"recording.sha256\" is %q: expected 64 lower-case hex digits", r.SHA256)
+		}
+	}
+	return nil
+}
+
+func isSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // EncodeAgent is an agent's payload.
@@ -343,9 +466,47 @@ func EncodeSession(s monitors.SessionSummary) ([]byte, error) {
 	return encode("session", NewSessionMsg(s))
 }
 
-// DecodeSession reads an ended session's payload.
+// DecodeSession reads an ended session's payload: its summary.
 func DecodeSession(data []byte) (monitors.SessionSummary, error) {
 	return decode("session", data, SessionMsg.Session)
+}
+
+// EncodeSessionMsg is an ended session's payload with whatever of its whole
+// record m carries. "v" is set to Version.
+func EncodeSessionMsg(m SessionMsg) ([]byte, error) {
+	m.V = Version
+	return encode("session", m.inUTC())
+}
+
+// DecodeSessionMsg reads an ended session's payload whole: the summary and
+// the record's fields that are there, times in UTC.
+func DecodeSessionMsg(data []byte) (SessionMsg, error) {
+	return decode("session", data, SessionMsg.inUTC)
+}
+
+// inUTC is m with its times in UTC and empty collections nil, so that a
+// record survives a round trip through JSON unchanged.
+func (m SessionMsg) inUTC() SessionMsg {
+	m.StartedAt, m.EndedAt = utc(m.StartedAt), utc(m.EndedAt)
+	if len(m.Fields) == 0 {
+		m.Fields = nil
+	}
+	if len(m.Events) == 0 {
+		m.Events = nil
+		return m
+	}
+	evs := make([]SessionEventMsg, len(m.Events))
+	for i, e := range m.Events {
+		e.At = utc(e.At)
+		if e.Diagnostics != nil && len(e.Diagnostics.Software) == 0 {
+			d := *e.Diagnostics
+			d.Software = nil
+			e.Diagnostics = &d
+		}
+		evs[i] = e
+	}
+	m.Events = evs
+	return m
 }
 
 type validator interface{ Validate() error }

@@ -45,6 +45,9 @@ func docBlocks(t *testing.T) map[string]string {
 		"example session": fmt.Sprintf("Subject `%s`, `Nats-Msg-Id: session-%s` in stream `%s`:\n\n%s",
 			SessionSubject(sampleSession().Queue), Token(sampleSession().ID), StreamEvents,
 			jsonBlock(EncodeSession(sampleSession()))),
+		"example session record": fmt.Sprintf("Subject `%s`, `Nats-Msg-Id: session-%s` in stream `%s`:\n\n%s",
+			SessionSubject(sampleRecord().Queue), Token(sampleRecord().ID), StreamEvents,
+			jsonBlock(EncodeSessionMsg(sampleRecord()))),
 	}
 
 	var tokens strings.Builder
@@ -66,8 +69,8 @@ func docBlocks(t *testing.T) map[string]string {
 		}
 		blocks["go "+m[1]] = "```go\n" + strings.Join(lines, "\n") + "\n```"
 	}
-	if len(blocks) != 9 {
-		t.Fatalf("%d doc blocks, want 9 (did a doc:begin marker in example_test.go go missing?)", len(blocks))
+	if len(blocks) != 10 {
+		t.Fatalf("%d doc blocks, want 10 (did a doc:begin marker in example_test.go go missing?)", len(blocks))
 	}
 	return blocks
 }
@@ -117,11 +120,12 @@ func TestEventsDoc(t *testing.T) {
 
 	// The JSON shown is exactly what the encoders write, re-indented.
 	for name, enc := range map[string]func() ([]byte, error){
-		"example agent":        func() ([]byte, error) { return EncodeAgent(sampleAgent()) },
-		"example queue":        func() ([]byte, error) { return EncodeQueue(sampleQueue()) },
-		"example availability": func() ([]byte, error) { return EncodeAvailability(sampleAvailability()) },
-		"example request":      func() ([]byte, error) { return EncodeRequest(sampleRequest()) },
-		"example session":      func() ([]byte, error) { return EncodeSession(sampleSession()) },
+		"example agent":          func() ([]byte, error) { return EncodeAgent(sampleAgent()) },
+		"example queue":          func() ([]byte, error) { return EncodeQueue(sampleQueue()) },
+		"example availability":   func() ([]byte, error) { return EncodeAvailability(sampleAvailability()) },
+		"example request":        func() ([]byte, error) { return EncodeRequest(sampleRequest()) },
+		"example session":        func() ([]byte, error) { return EncodeSession(sampleSession()) },
+		"example session record": func() ([]byte, error) { return EncodeSessionMsg(sampleRecord()) },
 	} {
 		want, _ := enc()
 		_, block, ok1 := strings.Cut(doc, "<!-- begin "+name+" -->")

@@ -489,9 +489,12 @@ func (w *Worker) HandleEvent(ctx context.Context, ev bus.Event) error {
 		r, err = inst.HandleRequest(cctx, sdk.Request{ID: q.ID, Queue: q.Queue, Status: q.Status, CreatedAt: q.CreatedAt, Name: q.Name,
 			Email: q.Email, Problem: q.Problem, Fields: q.Fields, ExternalRef: q.ExternalRef, AgentID: q.AgentID, SessionID: q.SessionID})
 	case bus.KindSession:
-		s := ev.Session
-		r, err = inst.HandleSession(cctx, sdk.Session{ID: s.ID, RequestID: s.RequestID, AgentID: s.AgentID, Queue: s.Queue,
-			ExternalRef: s.ExternalRef, StartedAt: s.StartedAt, EndedAt: s.EndedAt, DurationSeconds: s.DurationSeconds})
+		s, serr := sessionForAdapter(ev)
+		if serr != nil {
+			w.m.deadLetters.Inc()
+			return serr
+		}
+		r, err = inst.HandleSession(cctx, s)
 	default:
 		return fmt.Errorf("%w: no delivery of %q events to adapters yet", bus.ErrPermanent, ev.Kind)
 	}

@@ -58,3 +58,27 @@ func TestWaitFor(t *testing.T) {
 		t.Errorf("after the guard: %q, want it to give up", f.msg)
 	}
 }
+
+func TestZeroFieldsNamesEveryZeroField(t *testing.T) {
+	type inner struct {
+		N     int
+		S     []string
+		M     map[string]int
+		inner int // unexported: not looked at
+	}
+	type outer struct {
+		A  string
+		P  *inner
+		In inner
+		L  []inner
+	}
+	v := outer{A: "x", P: &inner{N: 1, S: []string{"", "y"}}, L: []inner{{N: 2, S: []string{"z"}, M: map[string]int{"k": 0}}}}
+	got := strings.Join(ZeroFields(&v), " ")
+	if want := "P.S[0] P.M In"; got != want {
+		t.Fatalf("ZeroFields = %q, want %q", got, want)
+	}
+	full := outer{A: "x", P: &inner{N: 1, S: []string{"y"}, M: map[string]int{"k": 1}}, In: inner{N: 1, S: []string{"y"}, M: map[string]int{"k": 1}}, L: []inner{{N: 1, S: []string{"y"}, M: map[string]int{"k": 1}}}}
+	if z := ZeroFields(full); len(z) != 0 {
+		t.Fatalf("ZeroFields of a full value = %v, want none", z)
+	}
+}

@@ -119,13 +119,73 @@ func requestFromPB(r *pb.Request) Request {
 }
 
 func sessionToPB(s Session) *pb.Session {
-	return &pb.Session{Id: s.ID, RequestId: s.RequestID, AgentId: s.AgentID, Queue: s.Queue, ExternalRef: s.ExternalRef,
-		StartedAt: tsToPB(s.StartedAt), EndedAt: tsToPB(s.EndedAt), DurationSeconds: s.DurationSeconds}
+	out := &pb.Session{Id: s.ID, RequestId: s.RequestID, AgentId: s.AgentID, Queue: s.Queue, ExternalRef: s.ExternalRef,
+		StartedAt: tsToPB(s.StartedAt), EndedAt: tsToPB(s.EndedAt), DurationSeconds: s.DurationSeconds,
+		Fields: s.Fields, Resolution: s.Resolution, ReplayUrl: s.ReplayURL}
+	if s.Customer != (Customer{}) {
+		out.Customer = &pb.Customer{Name: s.Customer.Name, Email: s.Customer.Email}
+	}
+	if len(s.Events) > 0 {
+		out.Events = make([]*pb.SessionEvent, len(s.Events))
+		for i, e := range s.Events {
+			out.Events[i] = sessionEventToPB(e)
+		}
+	}
+	if s.Survey != nil {
+		out.Survey = &pb.Survey{Rating: int32(s.Survey.Rating), Comment: s.Survey.Comment}
+	}
+	if r := s.Recording; r != nil {
+		out.Recording = &pb.Recording{Size: r.Size, Sha256: r.SHA256, Url: r.URL, Path: r.Path}
+	}
+	return out
+}
+
+func sessionEventToPB(e SessionEvent) *pb.SessionEvent {
+	out := &pb.SessionEvent{At: tsToPB(e.At), Type: e.Type, From: e.From, To: e.To, Text: e.Text}
+	if f := e.File; f != nil {
+		out.File = &pb.FileInfo{Name: f.Name, Size: f.Size, Direction: f.Direction}
+	}
+	if d := e.Diagnostics; d != nil {
+		out.Diagnostics = &pb.Diagnostics{Os: d.OS, Hostname: d.Hostname, MemoryMb: d.MemoryMB}
+		for _, sw := range d.Software {
+			out.Diagnostics.Software = append(out.Diagnostics.Software, &pb.Software{Name: sw.Name, Version: sw.Version})
+		}
+	}
+	return out
 }
 
 func sessionFromPB(s *pb.Session) Session {
-	return Session{ID: s.GetId(), RequestID: s.GetRequestId(), AgentID: s.GetAgentId(), Queue: s.GetQueue(), ExternalRef: s.GetExternalRef(),
-		StartedAt: tsFromPB(s.GetStartedAt()), EndedAt: tsFromPB(s.GetEndedAt()), DurationSeconds: s.GetDurationSeconds()}
+	out := Session{ID: s.GetId(), RequestID: s.GetRequestId(), AgentID: s.GetAgentId(), Queue: s.GetQueue(), ExternalRef: s.GetExternalRef(),
+		StartedAt: tsFromPB(s.GetStartedAt()), EndedAt: tsFromPB(s.GetEndedAt()), DurationSeconds: s.GetDurationSeconds(),
+		Customer: Customer{Name: s.GetCustomer().GetName(), Email: s.GetCustomer().GetEmail()},
+		Fields:   s.GetFields(), Resolution: s.GetResolution(), ReplayURL: s.GetReplayUrl()}
+	if evs := s.GetEvents(); len(evs) > 0 {
+		out.Events = make([]SessionEvent, len(evs))
+		for i, e := range evs {
+			out.Events[i] = sessionEventFromPB(e)
+		}
+	}
+	if v := s.GetSurvey(); v != nil {
+		out.Survey = &Survey{Rating: int(v.GetRating()), Comment: v.GetComment()}
+	}
+	if r := s.GetRecording(); r != nil {
+		out.Recording = &Recording{Size: r.GetSize(), SHA256: r.GetSha256(), URL: r.GetUrl(), Path: r.GetPath()}
+	}
+	return out
+}
+
+func sessionEventFromPB(e *pb.SessionEvent) SessionEvent {
+	out := SessionEvent{At: tsFromPB(e.GetAt()), Type: e.GetType(), From: e.GetFrom(), To: e.GetTo(), Text: e.GetText()}
+	if f := e.GetFile(); f != nil {
+		out.File = &FileInfo{Name: f.GetName(), Size: f.GetSize(), Direction: f.GetDirection()}
+	}
+	if d := e.GetDiagnostics(); d != nil {
+		out.Diagnostics = &Diagnostics{OS: d.GetOs(), Hostname: d.GetHostname(), MemoryMB: d.GetMemoryMb()}
+		for _, sw := range d.GetSoftware() {
+			out.Diagnostics.Software = append(out.Diagnostics.Software, Software{Name: sw.GetName(), Version: sw.GetVersion()})
+		}
+	}
+	return out
 }
 
 func alertToPB(a Alert) *pb.Alert {

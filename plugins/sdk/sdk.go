@@ -225,16 +225,93 @@ type Request struct {
 	SessionID   string
 }
 
-// Session is an ended session.
+// Session is an ended session: its summary (the first eight fields) and,
+// when the bridge has it, its whole record as the Remote Support API's
+// GET /v1/sessions/{id} gives it. A session known only by its summary has
+// a zero Customer, nil Fields and Events, an empty Resolution and
+// ReplayURL, and nil Survey and Recording.
 type Session struct {
 	ID              string
-	RequestID       string
+	RequestID       string // empty for a phone-mode session
 	AgentID         string
 	Queue           string
-	ExternalRef     string
+	ExternalRef     string // e.g. a ticket id a connection code carried
 	StartedAt       time.Time
 	EndedAt         time.Time
 	DurationSeconds float64
+
+	Customer   Customer
+	Fields     map[string]string // the request's free and hidden fields, by name
+	Events     []SessionEvent    // the timeline, in order
+	Resolution string            // "resolved" or "unresolved"; empty when unknown
+	Survey     *Survey           // nil when the customer did not answer
+	Recording  *Recording
+	ReplayURL  string
+}
+
+// Customer is who asked for help.
+type Customer struct {
+	Name  string
+	Email string
+}
+
+// The types of a SessionEvent.
+const (
+	EventChat         = "chat"
+	EventFileTransfer = "file_transfer"
+	EventDiagnostics  = "diagnostics"
+	EventReboot       = "reboot"
+	EventTransfer     = "transfer"
+)
+
+// SessionEvent is one entry of a session's timeline. Type says which
+// fields are set: chat has From and Text; file_transfer From and File;
+// diagnostics Diagnostics; reboot From; transfer From, To and Text (the
+// reason). Other types may come; an adapter should skip what it does not
+// know.
+type SessionEvent struct {
+	At          time.Time
+	Type        string
+	From        string
+	To          string
+	Text        string
+	File        *FileInfo
+	Diagnostics *Diagnostics
+}
+
+// FileInfo is a file transfer.
+type FileInfo struct {
+	Name      string
+	Size      int64
+	Direction string // to_customer or from_customer
+}
+
+// Diagnostics is what remote diagnostics read off the customer's computer.
+type Diagnostics struct {
+	OS       string
+	Hostname string
+	MemoryMB int64
+	Software []Software
+}
+
+// Software is one installed program.
+type Software struct {
+	Name    string
+	Version string
+}
+
+// Survey is the customer's rating of the session.
+type Survey struct {
+	Rating  int // 1 to 5
+	Comment string
+}
+
+// Recording is the session's recording.
+type Recording struct {
+	Size   int64
+	SHA256 string // lower-case hex
+	URL    string // where the source serves it
+	Path   string // the file in the bridge's recordings folder, once archived
 }
 
 // Alert is an alert firing or resolved.

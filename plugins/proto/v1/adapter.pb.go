@@ -1059,8 +1059,17 @@ type Session struct {
 	StartedAt       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	EndedAt         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=ended_at,json=endedAt,proto3" json:"ended_at,omitempty"`
 	DurationSeconds float64                `protobuf:"fixed64,8,opt,name=duration_seconds,json=durationSeconds,proto3" json:"duration_seconds,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The whole record (GET /v1/sessions/{id} of the Remote Support API),
+	// when the bridge has it; absent or empty when only the summary is known.
+	Customer      *Customer         `protobuf:"bytes,9,opt,name=customer,proto3" json:"customer,omitempty"`
+	Fields        map[string]string `protobuf:"bytes,10,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // the request's free and hidden fields
+	Events        []*SessionEvent   `protobuf:"bytes,11,rep,name=events,proto3" json:"events,omitempty"`                                                                           // the timeline, in order
+	Resolution    string            `protobuf:"bytes,12,opt,name=resolution,proto3" json:"resolution,omitempty"`                                                                   // resolved or unresolved; empty when unknown
+	Survey        *Survey           `protobuf:"bytes,13,opt,name=survey,proto3" json:"survey,omitempty"`                                                                           // absent when the customer did not answer
+	Recording     *Recording        `protobuf:"bytes,14,opt,name=recording,proto3" json:"recording,omitempty"`
+	ReplayUrl     string            `protobuf:"bytes,15,opt,name=replay_url,json=replayUrl,proto3" json:"replay_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Session) Reset() {
@@ -1149,6 +1158,508 @@ func (x *Session) GetDurationSeconds() float64 {
 	return 0
 }
 
+func (x *Session) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+func (x *Session) GetFields() map[string]string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *Session) GetEvents() []*SessionEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *Session) GetResolution() string {
+	if x != nil {
+		return x.Resolution
+	}
+	return ""
+}
+
+func (x *Session) GetSurvey() *Survey {
+	if x != nil {
+		return x.Survey
+	}
+	return nil
+}
+
+func (x *Session) GetRecording() *Recording {
+	if x != nil {
+		return x.Recording
+	}
+	return nil
+}
+
+func (x *Session) GetReplayUrl() string {
+	if x != nil {
+		return x.ReplayUrl
+	}
+	return ""
+}
+
+// Who asked for help.
+type Customer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Email         string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Customer) Reset() {
+	*x = Customer{}
+	mi := &file_adapter_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Customer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Customer) ProtoMessage() {}
+
+func (x *Customer) ProtoReflect() protoreflect.Message {
+	mi := &file_adapter_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Customer.ProtoReflect.Descriptor instead.
+func (*Customer) Descriptor() ([]byte, []int) {
+	return file_adapter_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Customer) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Customer) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// One entry of a session's timeline. type says which fields are set: chat
+// has from and text; file_transfer from and file; diagnostics diagnostics;
+// reboot from; transfer from, to and text (the reason).
+type SessionEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"` // chat, file_transfer, diagnostics, reboot, transfer
+	From          string                 `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
+	Text          string                 `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
+	File          *FileInfo              `protobuf:"bytes,6,opt,name=file,proto3" json:"file,omitempty"`
+	Diagnostics   *Diagnostics           `protobuf:"bytes,7,opt,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionEvent) Reset() {
+	*x = SessionEvent{}
+	mi := &file_adapter_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionEvent) ProtoMessage() {}
+
+func (x *SessionEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_adapter_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
+func (*SessionEvent) Descriptor() ([]byte, []int) {
+	return file_adapter_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SessionEvent) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *SessionEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *SessionEvent) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *SessionEvent) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *SessionEvent) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *SessionEvent) GetFile() *FileInfo {
+	if x != nil {
+		return x.File
+	}
+	return nil
+}
+
+func (x *SessionEvent) GetDiagnostics() *Diagnostics {
+	if x != nil {
+		return x.Diagnostics
+	}
+	return nil
+}
+
+// A file transfer.
+type FileInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Size          int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Direction     string                 `protobuf:"bytes,3,opt,name=direction,proto3" json:"direction,omitempty"` // to_customer or from_customer
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileInfo) Reset() {
+	*x = FileInfo{}
+	mi := &file_adapter_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileInfo) ProtoMessage() {}
+
+func (x *FileInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_adapter_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileInfo.ProtoReflect.Descriptor instead.
+func (*FileInfo) Descriptor() ([]byte, []int) {
+	return file_adapter_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *FileInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FileInfo) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *FileInfo) GetDirection() string {
+	if x != nil {
+		return x.Direction
+	}
+	return ""
+}
+
+// What remote diagnostics read off the customer's computer.
+type Diagnostics struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Os            string                 `protobuf:"bytes,1,opt,name=os,proto3" json:"os,omitempty"`
+	Hostname      string                 `protobuf:"bytes,2,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	MemoryMb      int64                  `protobuf:"varint,3,opt,name=memory_mb,json=memoryMb,proto3" json:"memory_mb,omitempty"`
+	Software      []*Software            `protobuf:"bytes,4,rep,name=software,proto3" json:"software,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Diagnostics) Reset() {
+	*x = Diagnostics{}
+	mi := &file_adapter_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Diagnostics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Diagnostics) ProtoMessage() {}
+
+func (x *Diagnostics) ProtoReflect() protoreflect.Message {
+	mi := &file_adapter_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Diagnostics.ProtoReflect.Descriptor instead.
+func (*Diagnostics) Descriptor() ([]byte, []int) {
+	return file_adapter_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *Diagnostics) GetOs() string {
+	if x != nil {
+		return x.Os
+	}
+	return ""
+}
+
+func (x *Diagnostics) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *Diagnostics) GetMemoryMb() int64 {
+	if x != nil {
+		return x.MemoryMb
+	}
+	return 0
+}
+
+func (x *Diagnostics) GetSoftware() []*Software {
+	if x != nil {
+		return x.Software
+	}
+	return nil
+}
+
+// One installed program.
+type Software struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version       string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Software) Reset() {
+	*x = Software{}
+	mi := &file_adapter_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Software) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Software) ProtoMessage() {}
+
+func (x *Software) ProtoReflect() protoreflect.Message {
+	mi := &file_adapter_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Software.ProtoReflect.Descriptor instead.
+func (*Software) Descriptor() ([]byte, []int) {
+	return file_adapter_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *Software) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Software) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+// The customer's rating of the session.
+type Survey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rating        int32                  `protobuf:"varint,1,opt,name=rating,proto3" json:"rating,omitempty"` // 1 to 5
+	Comment       string                 `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Survey) Reset() {
+	*x = Survey{}
+	mi := &file_adapter_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Survey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Survey) ProtoMessage() {}
+
+func (x *Survey) ProtoReflect() protoreflect.Message {
+	mi := &file_adapter_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Survey.ProtoReflect.Descriptor instead.
+func (*Survey) Descriptor() ([]byte, []int) {
+	return file_adapter_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Survey) GetRating() int32 {
+	if x != nil {
+		return x.Rating
+	}
+	return 0
+}
+
+func (x *Survey) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// The session's recording.
+type Recording struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Size          int64                  `protobuf:"varint,1,opt,name=size,proto3" json:"size,omitempty"`
+	Sha256        string                 `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"` // lower-case hex
+	Url           string                 `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`       // where the source serves it
+	Path          string                 `protobuf:"bytes,4,opt,name=path,proto3" json:"path,omitempty"`     // the file in the bridge's recordings folder, once archived
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Recording) Reset() {
+	*x = Recording{}
+	mi := &file_adapter_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Recording) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Recording) ProtoMessage() {}
+
+func (x *Recording) ProtoReflect() protoreflect.Message {
+	mi := &file_adapter_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Recording.ProtoReflect.Descriptor instead.
+func (*Recording) Descriptor() ([]byte, []int) {
+	return file_adapter_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *Recording) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *Recording) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *Recording) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Recording) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
 type HandleSessionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Session       *Session               `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
@@ -1158,7 +1669,7 @@ type HandleSessionRequest struct {
 
 func (x *HandleSessionRequest) Reset() {
 	*x = HandleSessionRequest{}
-	mi := &file_adapter_proto_msgTypes[15]
+	mi := &file_adapter_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1170,7 +1681,7 @@ func (x *HandleSessionRequest) String() string {
 func (*HandleSessionRequest) ProtoMessage() {}
 
 func (x *HandleSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adapter_proto_msgTypes[15]
+	mi := &file_adapter_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1183,7 +1694,7 @@ func (x *HandleSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleSessionRequest.ProtoReflect.Descriptor instead.
 func (*HandleSessionRequest) Descriptor() ([]byte, []int) {
-	return file_adapter_proto_rawDescGZIP(), []int{15}
+	return file_adapter_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *HandleSessionRequest) GetSession() *Session {
@@ -1208,7 +1719,7 @@ type Alert struct {
 
 func (x *Alert) Reset() {
 	*x = Alert{}
-	mi := &file_adapter_proto_msgTypes[16]
+	mi := &file_adapter_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1220,7 +1731,7 @@ func (x *Alert) String() string {
 func (*Alert) ProtoMessage() {}
 
 func (x *Alert) ProtoReflect() protoreflect.Message {
-	mi := &file_adapter_proto_msgTypes[16]
+	mi := &file_adapter_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1233,7 +1744,7 @@ func (x *Alert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alert.ProtoReflect.Descriptor instead.
 func (*Alert) Descriptor() ([]byte, []int) {
-	return file_adapter_proto_rawDescGZIP(), []int{16}
+	return file_adapter_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Alert) GetRule() string {
@@ -1294,7 +1805,7 @@ type HandleAlertRequest struct {
 
 func (x *HandleAlertRequest) Reset() {
 	*x = HandleAlertRequest{}
-	mi := &file_adapter_proto_msgTypes[17]
+	mi := &file_adapter_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1817,7 @@ func (x *HandleAlertRequest) String() string {
 func (*HandleAlertRequest) ProtoMessage() {}
 
 func (x *HandleAlertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adapter_proto_msgTypes[17]
+	mi := &file_adapter_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,7 +1830,7 @@ func (x *HandleAlertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleAlertRequest.ProtoReflect.Descriptor instead.
 func (*HandleAlertRequest) Descriptor() ([]byte, []int) {
-	return file_adapter_proto_rawDescGZIP(), []int{17}
+	return file_adapter_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *HandleAlertRequest) GetAlert() *Alert {
@@ -1341,7 +1852,7 @@ type HandleResponse struct {
 
 func (x *HandleResponse) Reset() {
 	*x = HandleResponse{}
-	mi := &file_adapter_proto_msgTypes[18]
+	mi := &file_adapter_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1864,7 @@ func (x *HandleResponse) String() string {
 func (*HandleResponse) ProtoMessage() {}
 
 func (x *HandleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adapter_proto_msgTypes[18]
+	mi := &file_adapter_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1877,7 @@ func (x *HandleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleResponse.ProtoReflect.Descriptor instead.
 func (*HandleResponse) Descriptor() ([]byte, []int) {
-	return file_adapter_proto_rawDescGZIP(), []int{18}
+	return file_adapter_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *HandleResponse) GetOutcome() Outcome {
@@ -1398,7 +1909,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_adapter_proto_msgTypes[19]
+	mi := &file_adapter_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1921,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_adapter_proto_msgTypes[19]
+	mi := &file_adapter_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1934,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_adapter_proto_rawDescGZIP(), []int{19}
+	return file_adapter_proto_rawDescGZIP(), []int{26}
 }
 
 type HealthResponse struct {
@@ -1436,7 +1947,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_adapter_proto_msgTypes[20]
+	mi := &file_adapter_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1448,7 +1959,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adapter_proto_msgTypes[20]
+	mi := &file_adapter_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1461,7 +1972,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_adapter_proto_rawDescGZIP(), []int{20}
+	return file_adapter_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *HealthResponse) GetStatus() HealthStatus {
@@ -1554,7 +2065,7 @@ const file_adapter_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"O\n" +
 	"\x14HandleRequestRequest\x127\n" +
-	"\arequest\x18\x01 \x01(\v2\x1d.acdbridge.adapter.v1.RequestR\arequest\"\xa9\x02\n" +
+	"\arequest\x18\x01 \x01(\v2\x1d.acdbridge.adapter.v1.RequestR\arequest\"\xd3\x05\n" +
 	"\aSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1565,7 +2076,52 @@ const file_adapter_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x125\n" +
 	"\bended_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aendedAt\x12)\n" +
-	"\x10duration_seconds\x18\b \x01(\x01R\x0fdurationSeconds\"O\n" +
+	"\x10duration_seconds\x18\b \x01(\x01R\x0fdurationSeconds\x12:\n" +
+	"\bcustomer\x18\t \x01(\v2\x1e.acdbridge.adapter.v1.CustomerR\bcustomer\x12A\n" +
+	"\x06fields\x18\n" +
+	" \x03(\v2).acdbridge.adapter.v1.Session.FieldsEntryR\x06fields\x12:\n" +
+	"\x06events\x18\v \x03(\v2\".acdbridge.adapter.v1.SessionEventR\x06events\x12\x1e\n" +
+	"\n" +
+	"resolution\x18\f \x01(\tR\n" +
+	"resolution\x124\n" +
+	"\x06survey\x18\r \x01(\v2\x1c.acdbridge.adapter.v1.SurveyR\x06survey\x12=\n" +
+	"\trecording\x18\x0e \x01(\v2\x1f.acdbridge.adapter.v1.RecordingR\trecording\x12\x1d\n" +
+	"\n" +
+	"replay_url\x18\x0f \x01(\tR\treplayUrl\x1a9\n" +
+	"\vFieldsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"4\n" +
+	"\bCustomer\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\"\xff\x01\n" +
+	"\fSessionEvent\x12*\n" +
+	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x12\n" +
+	"\x04from\x18\x03 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x04 \x01(\tR\x02to\x12\x12\n" +
+	"\x04text\x18\x05 \x01(\tR\x04text\x122\n" +
+	"\x04file\x18\x06 \x01(\v2\x1e.acdbridge.adapter.v1.FileInfoR\x04file\x12C\n" +
+	"\vdiagnostics\x18\a \x01(\v2!.acdbridge.adapter.v1.DiagnosticsR\vdiagnostics\"P\n" +
+	"\bFileInfo\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x1c\n" +
+	"\tdirection\x18\x03 \x01(\tR\tdirection\"\x92\x01\n" +
+	"\vDiagnostics\x12\x0e\n" +
+	"\x02os\x18\x01 \x01(\tR\x02os\x12\x1a\n" +
+	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x1b\n" +
+	"\tmemory_mb\x18\x03 \x01(\x03R\bmemoryMb\x12:\n" +
+	"\bsoftware\x18\x04 \x03(\v2\x1e.acdbridge.adapter.v1.SoftwareR\bsoftware\"8\n" +
+	"\bSoftware\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\":\n" +
+	"\x06Survey\x12\x16\n" +
+	"\x06rating\x18\x01 \x01(\x05R\x06rating\x12\x18\n" +
+	"\acomment\x18\x02 \x01(\tR\acomment\"]\n" +
+	"\tRecording\x12\x12\n" +
+	"\x04size\x18\x01 \x01(\x03R\x04size\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x12\x12\n" +
+	"\x04path\x18\x04 \x01(\tR\x04path\"O\n" +
 	"\x14HandleSessionRequest\x127\n" +
 	"\asession\x18\x01 \x01(\v2\x1d.acdbridge.adapter.v1.SessionR\asession\"\xc9\x03\n" +
 	"\x05Alert\x12\x12\n" +
@@ -1633,7 +2189,7 @@ func file_adapter_proto_rawDescGZIP() []byte {
 }
 
 var file_adapter_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_adapter_proto_goTypes = []any{
 	(Capability)(0),                 // 0: acdbridge.adapter.v1.Capability
 	(Outcome)(0),                    // 1: acdbridge.adapter.v1.Outcome
@@ -1653,63 +2209,80 @@ var file_adapter_proto_goTypes = []any{
 	(*Request)(nil),                 // 15: acdbridge.adapter.v1.Request
 	(*HandleRequestRequest)(nil),    // 16: acdbridge.adapter.v1.HandleRequestRequest
 	(*Session)(nil),                 // 17: acdbridge.adapter.v1.Session
-	(*HandleSessionRequest)(nil),    // 18: acdbridge.adapter.v1.HandleSessionRequest
-	(*Alert)(nil),                   // 19: acdbridge.adapter.v1.Alert
-	(*HandleAlertRequest)(nil),      // 20: acdbridge.adapter.v1.HandleAlertRequest
-	(*HandleResponse)(nil),          // 21: acdbridge.adapter.v1.HandleResponse
-	(*HealthRequest)(nil),           // 22: acdbridge.adapter.v1.HealthRequest
-	(*HealthResponse)(nil),          // 23: acdbridge.adapter.v1.HealthResponse
-	nil,                             // 24: acdbridge.adapter.v1.Availability.IdentitiesEntry
-	nil,                             // 25: acdbridge.adapter.v1.Request.FieldsEntry
-	nil,                             // 26: acdbridge.adapter.v1.Alert.LabelsEntry
-	nil,                             // 27: acdbridge.adapter.v1.Alert.AnnotationsEntry
-	(*timestamppb.Timestamp)(nil),   // 28: google.protobuf.Timestamp
+	(*Customer)(nil),                // 18: acdbridge.adapter.v1.Customer
+	(*SessionEvent)(nil),            // 19: acdbridge.adapter.v1.SessionEvent
+	(*FileInfo)(nil),                // 20: acdbridge.adapter.v1.FileInfo
+	(*Diagnostics)(nil),             // 21: acdbridge.adapter.v1.Diagnostics
+	(*Software)(nil),                // 22: acdbridge.adapter.v1.Software
+	(*Survey)(nil),                  // 23: acdbridge.adapter.v1.Survey
+	(*Recording)(nil),               // 24: acdbridge.adapter.v1.Recording
+	(*HandleSessionRequest)(nil),    // 25: acdbridge.adapter.v1.HandleSessionRequest
+	(*Alert)(nil),                   // 26: acdbridge.adapter.v1.Alert
+	(*HandleAlertRequest)(nil),      // 27: acdbridge.adapter.v1.HandleAlertRequest
+	(*HandleResponse)(nil),          // 28: acdbridge.adapter.v1.HandleResponse
+	(*HealthRequest)(nil),           // 29: acdbridge.adapter.v1.HealthRequest
+	(*HealthResponse)(nil),          // 30: acdbridge.adapter.v1.HealthResponse
+	nil,                             // 31: acdbridge.adapter.v1.Availability.IdentitiesEntry
+	nil,                             // 32: acdbridge.adapter.v1.Request.FieldsEntry
+	nil,                             // 33: acdbridge.adapter.v1.Session.FieldsEntry
+	nil,                             // 34: acdbridge.adapter.v1.Alert.LabelsEntry
+	nil,                             // 35: acdbridge.adapter.v1.Alert.AnnotationsEntry
+	(*timestamppb.Timestamp)(nil),   // 36: google.protobuf.Timestamp
 }
 var file_adapter_proto_depIdxs = []int32{
 	0,  // 0: acdbridge.adapter.v1.DescribeResponse.capabilities:type_name -> acdbridge.adapter.v1.Capability
 	5,  // 1: acdbridge.adapter.v1.DescribeResponse.config_schema:type_name -> acdbridge.adapter.v1.ConfigField
 	8,  // 2: acdbridge.adapter.v1.ConfigureResponse.errors:type_name -> acdbridge.adapter.v1.FieldError
-	28, // 3: acdbridge.adapter.v1.Availability.since:type_name -> google.protobuf.Timestamp
-	24, // 4: acdbridge.adapter.v1.Availability.identities:type_name -> acdbridge.adapter.v1.Availability.IdentitiesEntry
+	36, // 3: acdbridge.adapter.v1.Availability.since:type_name -> google.protobuf.Timestamp
+	31, // 4: acdbridge.adapter.v1.Availability.identities:type_name -> acdbridge.adapter.v1.Availability.IdentitiesEntry
 	1,  // 5: acdbridge.adapter.v1.Result.outcome:type_name -> acdbridge.adapter.v1.Outcome
 	9,  // 6: acdbridge.adapter.v1.SetAvailabilityRequest.items:type_name -> acdbridge.adapter.v1.Availability
 	10, // 7: acdbridge.adapter.v1.SetAvailabilityResponse.results:type_name -> acdbridge.adapter.v1.Result
 	9,  // 8: acdbridge.adapter.v1.ReconcileRequest.desired:type_name -> acdbridge.adapter.v1.Availability
 	10, // 9: acdbridge.adapter.v1.ReconcileResponse.results:type_name -> acdbridge.adapter.v1.Result
-	28, // 10: acdbridge.adapter.v1.Request.created_at:type_name -> google.protobuf.Timestamp
-	25, // 11: acdbridge.adapter.v1.Request.fields:type_name -> acdbridge.adapter.v1.Request.FieldsEntry
+	36, // 10: acdbridge.adapter.v1.Request.created_at:type_name -> google.protobuf.Timestamp
+	32, // 11: acdbridge.adapter.v1.Request.fields:type_name -> acdbridge.adapter.v1.Request.FieldsEntry
 	15, // 12: acdbridge.adapter.v1.HandleRequestRequest.request:type_name -> acdbridge.adapter.v1.Request
-	28, // 13: acdbridge.adapter.v1.Session.started_at:type_name -> google.protobuf.Timestamp
-	28, // 14: acdbridge.adapter.v1.Session.ended_at:type_name -> google.protobuf.Timestamp
-	17, // 15: acdbridge.adapter.v1.HandleSessionRequest.session:type_name -> acdbridge.adapter.v1.Session
-	26, // 16: acdbridge.adapter.v1.Alert.labels:type_name -> acdbridge.adapter.v1.Alert.LabelsEntry
-	27, // 17: acdbridge.adapter.v1.Alert.annotations:type_name -> acdbridge.adapter.v1.Alert.AnnotationsEntry
-	28, // 18: acdbridge.adapter.v1.Alert.starts_at:type_name -> google.protobuf.Timestamp
-	28, // 19: acdbridge.adapter.v1.Alert.ends_at:type_name -> google.protobuf.Timestamp
-	19, // 20: acdbridge.adapter.v1.HandleAlertRequest.alert:type_name -> acdbridge.adapter.v1.Alert
-	1,  // 21: acdbridge.adapter.v1.HandleResponse.outcome:type_name -> acdbridge.adapter.v1.Outcome
-	2,  // 22: acdbridge.adapter.v1.HealthResponse.status:type_name -> acdbridge.adapter.v1.HealthStatus
-	3,  // 23: acdbridge.adapter.v1.Adapter.Describe:input_type -> acdbridge.adapter.v1.DescribeRequest
-	6,  // 24: acdbridge.adapter.v1.Adapter.Configure:input_type -> acdbridge.adapter.v1.ConfigureRequest
-	11, // 25: acdbridge.adapter.v1.Adapter.SetAvailability:input_type -> acdbridge.adapter.v1.SetAvailabilityRequest
-	13, // 26: acdbridge.adapter.v1.Adapter.Reconcile:input_type -> acdbridge.adapter.v1.ReconcileRequest
-	16, // 27: acdbridge.adapter.v1.Adapter.HandleRequest:input_type -> acdbridge.adapter.v1.HandleRequestRequest
-	18, // 28: acdbridge.adapter.v1.Adapter.HandleSession:input_type -> acdbridge.adapter.v1.HandleSessionRequest
-	20, // 29: acdbridge.adapter.v1.Adapter.HandleAlert:input_type -> acdbridge.adapter.v1.HandleAlertRequest
-	22, // 30: acdbridge.adapter.v1.Adapter.Health:input_type -> acdbridge.adapter.v1.HealthRequest
-	4,  // 31: acdbridge.adapter.v1.Adapter.Describe:output_type -> acdbridge.adapter.v1.DescribeResponse
-	7,  // 32: acdbridge.adapter.v1.Adapter.Configure:output_type -> acdbridge.adapter.v1.ConfigureResponse
-	12, // 33: acdbridge.adapter.v1.Adapter.SetAvailability:output_type -> acdbridge.adapter.v1.SetAvailabilityResponse
-	14, // 34: acdbridge.adapter.v1.Adapter.Reconcile:output_type -> acdbridge.adapter.v1.ReconcileResponse
-	21, // 35: acdbridge.adapter.v1.Adapter.HandleRequest:output_type -> acdbridge.adapter.v1.HandleResponse
-	21, // 36: acdbridge.adapter.v1.Adapter.HandleSession:output_type -> acdbridge.adapter.v1.HandleResponse
-	21, // 37: acdbridge.adapter.v1.Adapter.HandleAlert:output_type -> acdbridge.adapter.v1.HandleResponse
-	23, // 38: acdbridge.adapter.v1.Adapter.Health:output_type -> acdbridge.adapter.v1.HealthResponse
-	31, // [31:39] is the sub-list for method output_type
-	23, // [23:31] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	36, // 13: acdbridge.adapter.v1.Session.started_at:type_name -> google.protobuf.Timestamp
+	36, // 14: acdbridge.adapter.v1.Session.ended_at:type_name -> google.protobuf.Timestamp
+	18, // 15: acdbridge.adapter.v1.Session.customer:type_name -> acdbridge.adapter.v1.Customer
+	33, // 16: acdbridge.adapter.v1.Session.fields:type_name -> acdbridge.adapter.v1.Session.FieldsEntry
+	19, // 17: acdbridge.adapter.v1.Session.events:type_name -> acdbridge.adapter.v1.SessionEvent
+	23, // 18: acdbridge.adapter.v1.Session.survey:type_name -> acdbridge.adapter.v1.Survey
+	24, // 19: acdbridge.adapter.v1.Session.recording:type_name -> acdbridge.adapter.v1.Recording
+	36, // 20: acdbridge.adapter.v1.SessionEvent.at:type_name -> google.protobuf.Timestamp
+	20, // 21: acdbridge.adapter.v1.SessionEvent.file:type_name -> acdbridge.adapter.v1.FileInfo
+	21, // 22: acdbridge.adapter.v1.SessionEvent.diagnostics:type_name -> acdbridge.adapter.v1.Diagnostics
+	22, // 23: acdbridge.adapter.v1.Diagnostics.software:type_name -> acdbridge.adapter.v1.Software
+	17, // 24: acdbridge.adapter.v1.HandleSessionRequest.session:type_name -> acdbridge.adapter.v1.Session
+	34, // 25: acdbridge.adapter.v1.Alert.labels:type_name -> acdbridge.adapter.v1.Alert.LabelsEntry
+	35, // 26: acdbridge.adapter.v1.Alert.annotations:type_name -> acdbridge.adapter.v1.Alert.AnnotationsEntry
+	36, // 27: acdbridge.adapter.v1.Alert.starts_at:type_name -> google.protobuf.Timestamp
+	36, // 28: acdbridge.adapter.v1.Alert.ends_at:type_name -> google.protobuf.Timestamp
+	26, // 29: acdbridge.adapter.v1.HandleAlertRequest.alert:type_name -> acdbridge.adapter.v1.Alert
+	1,  // 30: acdbridge.adapter.v1.HandleResponse.outcome:type_name -> acdbridge.adapter.v1.Outcome
+	2,  // 31: acdbridge.adapter.v1.HealthResponse.status:type_name -> acdbridge.adapter.v1.HealthStatus
+	3,  // 32: acdbridge.adapter.v1.Adapter.Describe:input_type -> acdbridge.adapter.v1.DescribeRequest
+	6,  // 33: acdbridge.adapter.v1.Adapter.Configure:input_type -> acdbridge.adapter.v1.ConfigureRequest
+	11, // 34: acdbridge.adapter.v1.Adapter.SetAvailability:input_type -> acdbridge.adapter.v1.SetAvailabilityRequest
+	13, // 35: acdbridge.adapter.v1.Adapter.Reconcile:input_type -> acdbridge.adapter.v1.ReconcileRequest
+	16, // 36: acdbridge.adapter.v1.Adapter.HandleRequest:input_type -> acdbridge.adapter.v1.HandleRequestRequest
+	25, // 37: acdbridge.adapter.v1.Adapter.HandleSession:input_type -> acdbridge.adapter.v1.HandleSessionRequest
+	27, // 38: acdbridge.adapter.v1.Adapter.HandleAlert:input_type -> acdbridge.adapter.v1.HandleAlertRequest
+	29, // 39: acdbridge.adapter.v1.Adapter.Health:input_type -> acdbridge.adapter.v1.HealthRequest
+	4,  // 40: acdbridge.adapter.v1.Adapter.Describe:output_type -> acdbridge.adapter.v1.DescribeResponse
+	7,  // 41: acdbridge.adapter.v1.Adapter.Configure:output_type -> acdbridge.adapter.v1.ConfigureResponse
+	12, // 42: acdbridge.adapter.v1.Adapter.SetAvailability:output_type -> acdbridge.adapter.v1.SetAvailabilityResponse
+	14, // 43: acdbridge.adapter.v1.Adapter.Reconcile:output_type -> acdbridge.adapter.v1.ReconcileResponse
+	28, // 44: acdbridge.adapter.v1.Adapter.HandleRequest:output_type -> acdbridge.adapter.v1.HandleResponse
+	28, // 45: acdbridge.adapter.v1.Adapter.HandleSession:output_type -> acdbridge.adapter.v1.HandleResponse
+	28, // 46: acdbridge.adapter.v1.Adapter.HandleAlert:output_type -> acdbridge.adapter.v1.HandleResponse
+	30, // 47: acdbridge.adapter.v1.Adapter.Health:output_type -> acdbridge.adapter.v1.HealthResponse
+	40, // [40:48] is the sub-list for method output_type
+	32, // [32:40] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_adapter_proto_init() }
@@ -1723,7 +2296,7 @@ func file_adapter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_adapter_proto_rawDesc), len(file_adapter_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   25,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
