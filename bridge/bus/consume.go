@@ -18,6 +18,7 @@ type Event struct {
 	Data      []byte
 	Request   monitors.Request        // Kind request
 	Session   monitors.SessionSummary // Kind session
+	Alert     monitors.Alert          // Kind alert
 	Delivered uint64                  // 1 on the first delivery
 }
 
@@ -109,6 +110,7 @@ func decodeEvent(ev *Event) error {
 		ev.Session, err = DecodeSession(ev.Data)
 	case hasKind(ev.Subject, KindAlert):
 		ev.Kind = KindAlert
+		ev.Alert, err = DecodeAlert(ev.Data)
 	default:
 		err = fmt.Errorf("subject %q is none of %s.{request,session,alert}.*", ev.Subject, SubjectPrefix)
 	}
