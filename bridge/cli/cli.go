@@ -65,5 +65,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newVersionCmd(), newRunCmd(), newSimulateCmd(), newConfigCmd(), newEventsCmd(), newPluginsCmd(), newPluginServeCmd())
+	root.AddCommand(newSessionsCmd())
+	root.AddCommand(newReportCmd())
+	root.AddCommand(newReviewCmd())
 	return root
 }

@@ -37,6 +37,7 @@ type Config struct {
 	PluginsDir   string    // external adapter executables
 	Adapters     []Adapter // adapter "TYPE" "NAME" blocks
 	Directory    directory.Config
+	Archive      Archive         // the archive block (archive.go); paths resolved with Resolved
 	Rules        []monitors.Rule // rule and session_rule blocks (rules.go); read-only through the API
 }
 
@@ -84,6 +85,7 @@ func Defaults() Config {
 		API:          API{Listen: "127.0.0.1:8080"},
 		PluginsDir:   "./plugins",
 		Adapters:     DefaultAdapters(),
+		Archive:      DefaultArchive(),
 	}
 }
 
@@ -102,6 +104,7 @@ type file struct {
 	PluginsDir   *string            `hcl:"plugins_dir"`
 	Adapters     []adapterBlock     `hcl:"adapter,block"`
 	Directory    *directoryBlock    `hcl:"directory,block"`
+	Archive      *archiveBlock      `hcl:"archive,block"`
 	Rules        []ruleBlock        `hcl:"rule,block"`
 	SessionRules []sessionRuleBlock `hcl:"session_rule,block"`
 	Body         hcl.Body           `hcl:",body"`
@@ -396,6 +399,9 @@ func Parse(src []byte, filename string) (Config, error) {
 	c.Adapters = v.adapters(raw.Adapters)
 	if raw.Directory != nil {
 		c.Directory = v.directory(raw.Directory, filename)
+	}
+	if raw.Archive != nil {
+		c.Archive = v.archive(raw.Archive)
 	}
 	c.Rules = v.rules(src, filename, raw.Rules, raw.SessionRules)
 	if v.diags.HasErrors() {

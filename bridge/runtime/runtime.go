@@ -30,6 +30,7 @@ import (
 	"github.com/acdbridge/acdbridge/bridge/config"
 	"github.com/acdbridge/acdbridge/bridge/directory"
 	"github.com/acdbridge/acdbridge/bridge/dispatch"
+	"github.com/acdbridge/acdbridge/bridge/sessions"
 	"github.com/acdbridge/acdbridge/bridge/source"
 	"github.com/acdbridge/acdbridge/monitors"
 	"github.com/acdbridge/acdbridge/plugins/host"
@@ -61,6 +62,7 @@ type Bridge struct {
 	started bool
 	workers []*dispatch.Worker // one per adapter instance; set before the loop starts
 	dir     *directory.Directory
+	syncer  *sessions.Syncer // real-time archiving (sessions.go); nil when off
 
 	simURL string
 }
@@ -151,6 +153,9 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 	if err != nil {
 		return err
 	}
+	if err := b.startSessions(ctx, src, &wg); err != nil {
+		return err
+	}
 	dir, err := directory.Load(cfg.Directory)
 	if err != nil {
 		return err
@@ -227,8 +232,7 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 // here when there is none.
 func (b *Bridge) sourceConfig(ctx context.Context, wg *sync.WaitGroup) (source.Config, error) {
 	if s := b.opts.Config.Source; s != nil {
-		return source.Config{URL: s.URL, Token: s.Token, Stream: s.Stream, PollInterval: s.PollInterval,
-			ReconcileInterval: s.ReconcileInterval, Timeout: s.Timeout, RateLimit: s.RateLimit}, nil
+		return SourceConfig(s), nil
 	}
 	sim := b.opts.Config.Simulator
 	sc := simulator.DefaultScenario(sim.Agents, sim.Queues)
@@ -351,6 +355,9 @@ func (b *Bridge) apply(ctx context.Context, u source.Update) {
 		}
 	case source.RequestEvent, source.SessionEnded:
 		b.out.events = append(b.out.events, u)
+		if u.Kind == source.SessionEnded && b.syncer != nil {
+			b.syncer.SessionEnded(u.Session) // never blocks
+		}
 	}
 	if wasStale {
 		// Fresh data after a stale spell (or the first data): decide every

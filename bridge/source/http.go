@@ -82,7 +82,12 @@ func (c *Client) setHeaders(req *http.Request, accept string) {
 // timeout, checked for status and content type. Errors are *StatusError,
 // *PayloadError, or a transport failure.
 func (c *Client) get(ctx context.Context, endpoint, target string) ([]byte, time.Time, error) {
-	path := endpointPath(endpoint)
+	return c.getAt(ctx, endpoint, endpointPath(endpoint), target)
+}
+
+// getAt is get for a call whose path, for messages, is given (a session's
+// path carries its id).
+func (c *Client) getAt(ctx context.Context, endpoint, path, target string) ([]byte, time.Time, error) {
 	if err := c.limiter.Wait(ctx); err != nil {
 		return nil, time.Time{}, fmt.Errorf("GET %s: wait for the rate limit: %w", path, err)
 	}

@@ -34,7 +34,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "requests_total",
-			Help: "Requests to the Remote Support API by endpoint (agents, queues, stream) and HTTP status code; code \"error\" is a request that got no answer (refused, timed out).",
+			Help: "Requests to the Remote Support API by endpoint (agents, queues, stream, sessions, session, recording) and HTTP status code; code \"error\" is a request that got no answer (refused, timed out).",
 		}, []string{"endpoint", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Subsystem: sub, Name: "request_duration_seconds",
@@ -86,7 +86,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, err
 		}
 	}
-	for _, e := range []string{endpointAgents, endpointQueues, endpointStream} {
+	for _, e := range []string{endpointAgents, endpointQueues, endpointStream, endpointSessions, endpointSession, endpointRecording} {
 		m.duration.WithLabelValues(e)
 		m.requests.WithLabelValues(e, "200")
 		m.requests.WithLabelValues(e, "error")
