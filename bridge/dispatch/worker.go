@@ -495,6 +495,10 @@ func (w *Worker) HandleEvent(ctx context.Context, ev bus.Event) error {
 			return serr
 		}
 		r, err = inst.HandleSession(cctx, s)
+	case bus.KindAlert:
+		a := ev.Alert
+		r, err = inst.HandleAlert(cctx, sdk.Alert{Rule: a.Rule, Status: string(a.Status), Severity: a.Severity,
+			Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt, EndsAt: a.EndsAt})
 	default:
 		return fmt.Errorf("%w: no delivery of %q events to adapters yet", bus.ErrPermanent, ev.Kind)
 	}

@@ -1,0 +1,101 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/acdbridge/acdbridge/bridge/availability"
+	"github.com/acdbridge/acdbridge/bridge/bus"
+	"github.com/acdbridge/acdbridge/monitors"
+	"github.com/acdbridge/acdbridge/plugins/sdk"
+)
+
+// alertTaker is an adapter with the alerts capability, served over gRPC in
+// the test process.
+type alertTaker struct {
+	mu  sync.Mutex
+	got []sdk.Alert
+}
+
+func (a *alertTaker) Info() sdk.Info                                { return sdk.Info{Name: "alerts", Version: "1"} }
+func (a *alertTaker) Configure(context.Context, sdk.Settings) error { return nil }
+func (a *alertTaker) Health(context.Context) sdk.Health             { return sdk.Health{Status: sdk.Up} }
+func (a *alertTaker) HandleAlert(_ context.Context, al sdk.Alert) sdk.Result {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.got = append(a.got, al)
+	if al.Rule == "refused" {
+		return sdk.Result{Outcome: sdk.Permanent, Message: "no"}
+	}
+	return sdk.Result{Outcome: sdk.Applied}
+}
+
+// TestAlertReachesTheAdapter: an alert from the bus reaches an adapter with
+// the alerts capability whole (bus JSON → monitors.Alert → sdk.Alert →
+// protobuf → sdk.Alert), firing and resolved; a refusal is a dead letter.
+func TestAlertReachesTheAdapter(t *testing.T) {
+	taker := &alertTaker{}
+	conn, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{sdk.PluginName: &sdk.Plugin{Impl: taker}})
+	t.Cleanup(func() { conn.Close() })
+	raw, err := conn.Dispense(sdk.PluginName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := &desiredState{m: map[string]availability.Desired{}}
+	w := newWorker(t, "alerts", ds, NewMetrics(prometheus.NewRegistry()), func(o *Options) { o.EventsOnly = true })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Run(ctx, func(context.Context) (Instance, error) { return grpcInstance{raw.(sdk.Client)}, nil })
+
+	start := time.Date(2026, 3, 2, 9, 14, 5, 0, time.UTC)
+	firing := monitors.Alert{Rule: "support_backlog", Queue: "support", Status: monitors.Firing, Severity: "critical",
+		Labels: map[string]string{"queue": "support", "team": "a"}, Annotations: map[string]string{"summary": "7 waiting"},
+		StartsAt: start, Value: map[string]float64{"waiting": 7}}
+	resolved := firing
+	resolved.Status, resolved.EndsAt = monitors.Resolved, start.Add(time.Minute)
+	event := func(a monitors.Alert) bus.Event {
+		data, err := bus.EncodeAlert(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := bus.Event{Subject: bus.AlertSubject(a.Rule), Kind: bus.KindAlert, Data: data}
+		ev.Alert, err = bus.DecodeAlert(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	eventually(t, "the adapter to run", func() bool { return w.HandleEvent(ctx, event(firing)) == nil })
+	if err := w.HandleEvent(ctx, event(resolved)); err != nil {
+		t.Fatal(err)
+	}
+	refused := firing
+	refused.Rule = "refused"
+	if err := w.HandleEvent(ctx, event(refused)); err == nil || !errors.Is(err, bus.ErrPermanent) {
+		t.Errorf("a refused alert: %v, want a permanent error", err)
+	}
+	taker.mu.Lock()
+	defer taker.mu.Unlock()
+	want := []sdk.Alert{
+		{Rule: "support_backlog", Status: "firing", Severity: "critical", Labels: firing.Labels, Annotations: firing.Annotations, StartsAt: start},
+		{Rule: "support_backlog", Status: "resolved", Severity: "critical", Labels: firing.Labels, Annotations: firing.Annotations, StartsAt: start, EndsAt: start.Add(time.Minute)},
+	}
+	got := taker.got
+	if len(got) < len(want) {
+		t.Fatalf("got %d alerts: %+v", len(got), got)
+	}
+	for i, wa := range want {
+		g := got[len(got)-3+i] // the first firing may have come more than once while the adapter started
+		if g.Rule != wa.Rule || g.Status != wa.Status || g.Severity != wa.Severity || !maps.Equal(g.Labels, wa.Labels) ||
+			!maps.Equal(g.Annotations, wa.Annotations) || !g.StartsAt.Equal(wa.StartsAt) || !g.EndsAt.Equal(wa.EndsAt) {
+			t.Errorf("alert %d:\n got %+v\nwant %+v", i, g, wa)
+		}
+	}
+}
