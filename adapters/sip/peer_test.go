@@ -40,9 +40,9 @@ type Peer struct {
 	mu         sync.Mutex
 	pubs       map[string]*peerPub // by ETag
 	etags      int
-	minExpires int            // below this, 423
-	grant      int            // >0: the Expires granted, whatever was asked
-	force      []int          // the next PUBLISH answers, whatever they are
+	minExpires int             // below this, 423
+	grant      int             // >0: the Expires granted, whatever was asked
+	force      []int           // the next PUBLISH answers, whatever they are
 	transcript strings.Builder // in the reference's notation
 	publishes  int
 	subs       map[string]*peerSub // by Call-ID

@@ -1,0 +1,146 @@
+//go:build integration
+
+package sip
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acdbridge/acdbridge/plugins/sdk"
+)
+
+// Kamailio 5.6 started by scripts/integration.d/20-kamailio.sh:
+// ACDBRIDGE_IT_KAMAILIO without auth, ACDBRIDGE_IT_KAMAILIO_AUTH with
+// auth_db challenging with 407 (users in ACDBRIDGE_IT_KAMAILIO_USERS as
+// user:password,...; realm example.test).
+func kamailio(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Fatalf("%s is not set: run the integration suite (make integration), which starts Kamailio", name)
+	}
+	return v
+}
+
+// runID keeps presentities apart between runs against one database.
+var runID = fmt.Sprintf("%d", time.Now().UnixNano()%1e9)
+
+// TestKamailioWatcherSeesAgentBusy: the adapter publishes to a real
+// Kamailio, and a watcher subscribed there gets a NOTIFY showing the agent
+// busy after the agent enters a session, and available after it ends.
+func TestKamailioWatcherSeesAgentBusy(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       string
+		transport string
+		auth      bool
+		dialog    bool
+	}{
+		{"udp", "ACDBRIDGE_IT_KAMAILIO", "udp", false, true},
+		{"tcp", "ACDBRIDGE_IT_KAMAILIO", "tcp", false, false},
+		{"udp-auth", "ACDBRIDGE_IT_KAMAILIO_AUTH", "udp", true, false},
+		{"tcp-auth", "ACDBRIDGE_IT_KAMAILIO_AUTH", "tcp", true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			addr := kamailio(t, tc.env)
+			user := "agent" + runID + tc.name
+			aor := "sip:" + user + "@example.test"
+			settings := map[string]any{"address": addr, "transport": tc.transport, "expires": "2m", "timeout": "3s", "dialog_info": tc.dialog}
+			watcherUser, watcherPass := "", ""
+			if tc.auth {
+				settings["username"], settings["password"] = "alice", "alicepw"
+				watcherUser, watcherPass = "bob", "bobpw"
+			}
+			a := configure(t, settings)
+			w := NewWatcher(t, watcherUser, watcherPass)
+			res, err := w.Subscribe(ctx, addr, strings.ToUpper(tc.transport), aor, EventPresence, 120)
+			if err != nil || res.StatusCode != 200 {
+				t.Fatalf("SUBSCRIBE at Kamailio: %v %v", res, err)
+			}
+			w.WaitNotify(t, "the initial NOTIFY", 0, func(n Notify) bool { return strings.HasPrefix(n.State, "active") })
+			seen := len(w.Notifies())
+
+			it := item("a-1", aor, "in_session", 1)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{it}), sdk.Applied, "published")
+			n := w.WaitNotify(t, "the agent busy", seen, func(n Notify) bool {
+				p, ok := presenceIn(t, n)
+				return ok && p.Busy() && p.Basic == BasicOpen && len(p.Activities) == 1 && p.Activities[0] == "on-the-phone" && p.Note == "remote-support"
+			})
+			if n.Type != TypePIDF || !strings.HasPrefix(n.State, "active;expires=") {
+				t.Fatalf("NOTIFY %+v", n)
+			}
+			seen = len(w.Notifies())
+
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", aor, "available", 2)}), sdk.Applied, "modified")
+			w.WaitNotify(t, "the agent available", seen, func(n Notify) bool {
+				p, ok := presenceIn(t, n)
+				return ok && !p.Busy() && p.Note == "available"
+			})
+			seen = len(w.Notifies())
+
+			// Unsubscribing ends with a final NOTIFY.
+			if res, err := w.Refresh(ctx, 0); err != nil || res.StatusCode != 200 {
+				t.Fatalf("un-SUBSCRIBE: %v %v", res, err)
+			}
+			w.WaitNotify(t, "terminated", seen, func(n Notify) bool { return strings.HasPrefix(n.State, "terminated") })
+			a.Close()
+		})
+	}
+}
+
+// TestKamailioWrongPassword: refused credentials are a permanent failure
+// with a message naming the user, not a retry loop.
+func TestKamailioWrongPassword(t *testing.T) {
+	addr := kamailio(t, "ACDBRIDGE_IT_KAMAILIO_AUTH")
+	a := configure(t, map[string]any{"address": addr, "username": "alice", "password": "wrong", "timeout": "3s"})
+	expectOutcome(t, a.SetAvailability(context.Background(), []sdk.Availability{item("a-1", "sip:alice@example.test", "in_session", 1)}),
+		sdk.Permanent, `digest credentials refused (SIP/2.0 407 Proxy Authentication Required) for user "alice"`)
+}
+
+// TestKamailioRefreshAndRemove: a refresh keeps the publication (Kamailio
+// gives a new SIP-ETag, which the next modify uses), and Close removes it.
+func TestKamailioRefreshAndRemove(t *testing.T) {
+	ctx := context.Background()
+	addr := kamailio(t, "ACDBRIDGE_IT_KAMAILIO")
+	aor := "sip:refresh" + runID + "@example.test"
+	a := configure(t, map[string]any{"address": addr, "expires": "2m", "timeout": "3s"})
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", aor, "in_session", 1)}), sdk.Applied, "published")
+	a.mu.Lock()
+	pb := a.pub.agents["a-1"].presence
+	a.mu.Unlock()
+	pb.mu.Lock()
+	first := pb.etag
+	pb.refreshAt = time.Now() // due now
+	pb.mu.Unlock()
+	var second string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		pb.mu.Lock()
+		second = pb.etag
+		pb.mu.Unlock()
+		if second != first {
+			break
+		}
+	}
+	if second == first {
+		t.Fatalf("the refresh did not bring a new SIP-ETag (still %s)", first)
+	}
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", aor, "available", 2)}), sdk.Applied, "modified")
+	w := NewWatcher(t, "", "")
+	if res, err := w.Subscribe(ctx, addr, "UDP", aor, EventPresence, 60); err != nil || res.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE: %v %v", res, err)
+	}
+	w.WaitNotify(t, "available", 0, func(n Notify) bool { p, ok := presenceIn(t, n); return ok && !p.Busy() })
+	seen := len(w.Notifies())
+	a.Close()
+	// The publication is gone: Kamailio notifies without our document.
+	w.WaitNotify(t, "the publication removed", seen, func(n Notify) bool {
+		p, ok := presenceIn(t, n)
+		return !ok || p.Basic == BasicClosed
+	})
+}
