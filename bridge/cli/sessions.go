@@ -26,7 +26,7 @@ func newSessionsCmd() *cobra.Command {
 		Short: "Work with the session archive",
 	}
 	var file, since, until, logLevel string
-	var concurrency int
+	var concurrency, pageSize int
 	sync := &cobra.Command{
 		Use:   "sync --since T --until T",
 		Short: "Archive the sessions that ended in a time range (resumable)",
@@ -80,7 +80,10 @@ a duration back from now (24h, 7d).`,
 				}
 				ac.Concurrency = concurrency
 			}
-			return runSync(cmd.Context(), cmd.OutOrStdout(), cfg, ac, s, u, log)
+			if pageSize < 0 || pageSize > 1000 {
+				return usagef("--page-size: expected 1 to 1000, got %d", pageSize)
+			}
+			return runSync(cmd.Context(), cmd.OutOrStdout(), cfg, ac, s, u, pageSize, log)
 		},
 	}
 	fl := sync.Flags()
@@ -88,13 +91,14 @@ a duration back from now (24h, 7d).`,
 	fl.StringVar(&since, "since", "", "start of the range: RFC 3339, a date, or a duration back from now (required)")
 	fl.StringVar(&until, "until", "0s", "end of the range (default: now)")
 	fl.IntVar(&concurrency, "concurrency", 0, "downloads at once (default: the archive block's, 8)")
+	fl.IntVar(&pageSize, "page-size", 1000, "sessions per list call; the checkpoint moves after each page")
 	fl.StringVar(&logLevel, "log-level", "warn", "log level: trace, debug, info, warn or error")
 	sync.MarkFlagRequired("since")
 	cmd.AddCommand(sync)
 	return cmd
 }
 
-func runSync(ctx context.Context, out io.Writer, cfg config.Config, ac config.Archive, since, until time.Time, log hclog.Logger) error {
+func runSync(ctx context.Context, out io.Writer, cfg config.Config, ac config.Archive, since, until time.Time, pageSize int, log hclog.Logger) error {
 	src, err := source.New(runtime.SourceConfig(cfg.Source), log, nil)
 	if err != nil {
 		return err
@@ -106,7 +110,7 @@ func runSync(ctx context.Context, out io.Writer, cfg config.Config, ac config.Ar
 	defer store.Close()
 	bar := newProgress(out)
 	sy, err := sessions.New(sessions.Options{Source: src, Store: store, RecordingsDir: ac.RecordingsDir,
-		Concurrency: ac.Concurrency, Logger: log, Progress: bar.update})
+		Concurrency: ac.Concurrency, PageSize: pageSize, Logger: log, Progress: bar.update})
 	if err != nil {
 		return err
 	}
