@@ -83,7 +83,7 @@ func flatten(err error) []error {
 func TestCheckAgentName(t *testing.T) {
 	for name, ok := range map[string]bool{
 		"1001@default": true, "agent.1001@call-center.example.com": true, "PJSIP/1001": true, "é@default": true,
-		"": true, // refused earlier: no identity
+		"":            true, // refused earlier: no identity
 		"Agent Smith": false, "1001@default\n": false, "it's": false, `"1001"`: false, `a\b`: false, "a\tb": false, "a\x00b": false,
 	} {
 		if err := checkAgentName(name); (err == nil) != ok {

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/acdbridge/acdbridge/adapters/asterisk"
+	"github.com/acdbridge/acdbridge/adapters/freeswitch"
 	logadapter "github.com/acdbridge/acdbridge/adapters/log"
 	"github.com/acdbridge/acdbridge/adapters/webhook"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
@@ -31,9 +32,10 @@ import (
 // map, no init() registration. Each makes a fresh adapter logging to logger.
 func Builtins() map[string]func(logger hclog.Logger) sdk.Adapter {
 	return map[string]func(logger hclog.Logger) sdk.Adapter{
-		"asterisk": func(l hclog.Logger) sdk.Adapter { return asterisk.New(l) },
-		"log":      func(l hclog.Logger) sdk.Adapter { return logadapter.New(l) },
-		"webhook":  func(l hclog.Logger) sdk.Adapter { return webhook.New(l) },
+		"asterisk":   func(l hclog.Logger) sdk.Adapter { return asterisk.New(l) },
+		"freeswitch": func(l hclog.Logger) sdk.Adapter { return freeswitch.New(l) },
+		"log":        func(l hclog.Logger) sdk.Adapter { return logadapter.New(l) },
+		"webhook":    func(l hclog.Logger) sdk.Adapter { return webhook.New(l) },
 	}
 }
 

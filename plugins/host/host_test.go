@@ -144,7 +144,8 @@ func TestCatalog(t *testing.T) {
 	dir := t.TempDir()
 	for name, mode := range map[string]os.FileMode{
 		"log":                          0o755, // overrides the built-in
-		"acdbridge-adapter-freeswitch": 0o755,
+		"acdbridge-adapter-freeswitch": 0o755, // overrides the built-in, by the prefixed name
+		"acdbridge-adapter-genesys":    0o755, // an external adapter of its own type
 		"README.txt":                   0o644, // not executable: not an adapter
 	} {
 		os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), mode)
@@ -159,14 +160,17 @@ func TestCatalog(t *testing.T) {
 	for _, s := range list {
 		got = append(got, s.Type+":"+string(s.Origin)+":"+filepath.Base(s.Path))
 	}
-	if want := "asterisk:built-in:acdbridge freeswitch:external:acdbridge-adapter-freeswitch log:external:log webhook:built-in:acdbridge"; strings.Join(got, " ") != want {
+	if want := "asterisk:built-in:acdbridge freeswitch:external:acdbridge-adapter-freeswitch genesys:external:acdbridge-adapter-genesys log:external:log webhook:built-in:acdbridge"; strings.Join(got, " ") != want {
 		t.Fatalf("list %v, want %s", got, want)
+	}
+	if src, err := c.Resolve("freeswitch"); err != nil || src.Origin != External || filepath.Base(src.Path) != "acdbridge-adapter-freeswitch" {
+		t.Fatalf("an external freeswitch overriding the built-in: %+v %v", src, err)
 	}
 	src, err := (Catalog{Self: "/usr/bin/acdbridge"}).Resolve("log")
 	if err != nil || src.Origin != Builtin || strings.Join(src.Args, " ") != "plugin serve log" || src.Path != "/usr/bin/acdbridge" {
 		t.Fatalf("built-in log: %+v %v", src, err)
 	}
-	if _, err := c.Resolve("avaya"); err == nil || !strings.Contains(err.Error(), `no adapter of type "avaya"`) || !strings.Contains(err.Error(), "[asterisk log webhook]") {
+	if _, err := c.Resolve("avaya"); err == nil || !strings.Contains(err.Error(), `no adapter of type "avaya"`) || !strings.Contains(err.Error(), "[asterisk freeswitch log webhook]") {
 		t.Fatalf("unknown type: %v", err)
 	}
 	if list, err := (Catalog{Self: "x", PluginsDir: filepath.Join(dir, "missing")}).List(); err != nil || len(list) != len(Builtins()) {
