@@ -54,9 +54,9 @@ func TestSyncRangeMatchesTheSimulator(t *testing.T) {
 // brokenOnce serves a broken answer the first times paths are asked for,
 // then the good one.
 type brokenOnce struct {
-	mu    sync.Mutex
-	times int            // how many broken answers per path
-	seen  map[string]int // path → calls
+	mu     sync.Mutex
+	times  int            // how many broken answers per path
+	seen   map[string]int // path → calls
 	break_ func(w http.ResponseWriter, r *http.Request, next http.Handler)
 }
 
@@ -100,7 +100,9 @@ func (c *captured) Write(b []byte) (int, error) { return c.body.Write(b) }
 func (c *captured) WriteHeader(code int)        { c.code = code }
 
 func TestBrokenRecordsAndRecordingsAreRetried(t *testing.T) {
-	isRecord := func(p string) bool { return strings.HasPrefix(p, "/v1/sessions/s-") && !strings.HasSuffix(p, "/recording") }
+	isRecord := func(p string) bool {
+		return strings.HasPrefix(p, "/v1/sessions/s-") && !strings.HasSuffix(p, "/recording")
+	}
 	isRecording := func(p string) bool { return strings.HasSuffix(p, "/recording") }
 	cases := []struct {
 		name  string
