@@ -68,10 +68,10 @@ CREATE INDEX recordings_state ON recordings (state);
 
 CREATE TABLE sync_state (
     name        TEXT    NOT NULL PRIMARY KEY,
-    range_since TEXT,
-    range_until TEXT,
+    range_since TIMESTAMPTZ,
+    range_until TIMESTAMPTZ,
     page_cursor TEXT    NOT NULL DEFAULT '',
-    checkpoint  TEXT,
+    checkpoint  TIMESTAMPTZ,
     done        INTEGER NOT NULL DEFAULT 0,
     total       INTEGER NOT NULL DEFAULT 0,
     updated_at  TIMESTAMPTZ NOT NULL
