@@ -105,7 +105,7 @@ var settings = []sdk.Setting{
 	{Name: "domain", Type: "string", Description: "completes an identity without sip: (a user part) into sip:user@domain"},
 	{Name: "busy_activity", Type: "string", Description: `RPID activity while in a session: "on-the-phone" (default) or "busy"`},
 	{Name: "timeout", Type: "duration", Description: "per transaction, 100ms to 1m (default 5s)"},
-	{Name: "listen", Type: "string", Description: "server mode: host:port to listen on (default 127.0.0.1:5070)"},
+	{Name: "listen", Type: "string", Description: "server mode: host:port to listen on (default 127.0.0.1:5070; port 0: any free port)"},
 	{Name: "listen_transports", Type: "list", Description: `server mode: "udp", "tcp" or both (default both)`},
 	{Name: "min_expires", Type: "duration", Description: "server mode: shortest subscription (default 60s; shorter gets 423)"},
 	{Name: "max_expires", Type: "duration", Description: "server mode: longest subscription (default 1h; longer is cut)"},
@@ -157,12 +157,12 @@ func (c Config) Validate() error {
 	return err
 }
 
-func hostPort(v string) (string, string, error) {
+func hostPort(v string, anyPort bool) (string, string, error) {
 	host, port, err := net.SplitHostPort(v)
 	if err != nil || host == "" {
 		return "", "", fmt.Errorf(`expected host:port, like "kamailio.example.com:5060"; got %q`, v)
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+	if n, err := strconv.Atoi(port); err != nil || n < 1 && !(anyPort && n == 0) || n > 65535 {
 		return "", "", fmt.Errorf("expected a port from 1 to 65535 after the colon; got %q", port)
 	}
 	return host, port, nil
@@ -262,7 +262,7 @@ func (c Config) validate() (settingsOf, error) {
 	case ModePublish:
 		if c.Address == "" {
 			fail("address", `expected the presence server's host:port, like "kamailio.example.com:5060"; got nothing (address is required in publish mode)`)
-		} else if h, p, err := hostPort(c.Address); err != nil {
+		} else if h, p, err := hostPort(c.Address, false); err != nil {
 			fail("address", "%v", err)
 		} else {
 			out.address, out.addressHost, out.addressPort = c.Address, h, p
@@ -300,7 +300,7 @@ func (c Config) validate() (settingsOf, error) {
 			fail("address", `expected no address with mode = "server" (it listens on listen); got %q`, c.Address)
 		}
 		if c.Listen != nil {
-			if _, _, err := hostPort(*c.Listen); err != nil {
+			if _, _, err := hostPort(*c.Listen, true); err != nil {
 				fail("listen", "%v", err)
 			}
 			out.listen = *c.Listen

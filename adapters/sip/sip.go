@@ -85,11 +85,13 @@ func New(logger hclog.Logger) *Adapter {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Adapter{
+	a := &Adapter{
 		log: logger, logLimit: rate.NewLimiter(1, 10),
 		health:  sdk.Health{Status: sdk.Down, Message: "not configured"},
 		applied: map[string]uint64{},
 	}
+	quietDefault.Do(func() { sip.SetDefaultLogger(slog.New(slogHandler{a: a, min: slog.LevelError})) })
+	return a
 }
 
 // Info names the adapter and its settings.
@@ -307,10 +309,11 @@ const publishWorkers = 64
 // as malformed SIP; warnings and errors go to the adapter's log, limited.
 type slogHandler struct {
 	a     *Adapter
+	min   slog.Level
 	attrs []slog.Attr
 }
 
-func (h slogHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (h slogHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.min }
 
 func (h slogHandler) Handle(_ context.Context, r slog.Record) error {
 	if strings.Contains(r.Message, "parse") {
@@ -331,12 +334,17 @@ func (h slogHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 func (h slogHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return slogHandler{a: h.a, attrs: append(append([]slog.Attr{}, h.attrs...), as...)}
+	return slogHandler{a: h.a, min: h.min, attrs: append(append([]slog.Attr{}, h.attrs...), as...)}
 }
 
 func (h slogHandler) WithGroup(string) slog.Handler { return h }
 
-func (a *Adapter) slog() *slog.Logger { return slog.New(slogHandler{a: a}) }
+func (a *Adapter) slog() *slog.Logger { return slog.New(slogHandler{a: a, min: slog.LevelWarn}) }
+
+// quietDefault gives sipgo's package-wide logger (its connection pools log
+// through it, outside any user agent) to the first adapter, errors only:
+// otherwise its warnings go to stderr through the log package.
+var quietDefault sync.Once
 
 // errNotConfigured is returned when a call comes before Configure.
 var errNotConfigured = errors.New("not configured")

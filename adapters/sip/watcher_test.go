@@ -24,6 +24,8 @@ type Watcher struct {
 	client     *sipgo.Client
 	Port       int
 	User, Pass string
+	udp        net.PacketConn
+	tcp        net.Listener
 	// Answer is the status the watcher answers NOTIFY with (default 200).
 	Answer int
 
@@ -78,11 +80,19 @@ func NewWatcher(t testing.TB, user, pass string) *Watcher {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.udp, w.tcp = udp, tcp
 	go srv.ServeUDP(udp)
 	go srv.ServeTCP(tcp)
 	w.client, _ = sipgo.NewClient(ua, sipgo.WithClientLogger(quiet), sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientConnectionAddr(fmt.Sprintf("127.0.0.1:%d", w.Port)))
 	t.Cleanup(func() { ua.Close() })
 	return w
+}
+
+// Stop closes the watcher's sockets: it answers nothing any more.
+func (w *Watcher) Stop() {
+	w.udp.Close()
+	w.tcp.Close()
+	w.ua.Close()
 }
 
 func (w *Watcher) onNotify(req *sip.Request, tx sip.ServerTransaction) {
