@@ -22,7 +22,7 @@ var simNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 const token = "test-token"
 
 // newSim is a simulator with hours of history and small recordings.
-func newSim(t *testing.T, hours int) *simulator.Engine {
+func newSim(t testing.TB, hours int) *simulator.Engine {
 	t.Helper()
 	sc := simulator.DefaultScenario(20, 6)
 	sc.Seed = 7
@@ -36,7 +36,7 @@ func newSim(t *testing.T, hours int) *simulator.Engine {
 }
 
 // serve serves eng's API behind wrap (nil: as is).
-func serve(t *testing.T, eng *simulator.Engine, wrap func(http.Handler) http.Handler) *httptest.Server {
+func serve(t testing.TB, eng *simulator.Engine, wrap func(http.Handler) http.Handler) *httptest.Server {
 	t.Helper()
 	srv, err := simulator.NewServer(eng, simulator.Options{Token: token})
 	if err != nil {
@@ -81,7 +81,7 @@ type fixture struct {
 	sy    *sessions.Syncer
 }
 
-func newFixture(t *testing.T, url string, opts sessions.Options) fixture {
+func newFixture(t testing.TB, url string, opts sessions.Options) fixture {
 	t.Helper()
 	src, err := source.New(source.Config{URL: url, Token: token, RateLimit: 10000, Burst: 100, BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond}, nil, nil)
 	if err != nil {
