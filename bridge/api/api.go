@@ -35,6 +35,7 @@ type Views struct {
 	Agents   func() any
 	Queues   func() any
 	Adapters func() any
+	Rules    Rules // /api/v1/rules and /api/v1/alerts (rules.go); nil: none
 }
 
 // New listens on addr and builds the handler: metrics from gatherer,
@@ -63,6 +64,7 @@ func New(addr string, gatherer prometheus.Gatherer, checks map[string]Check, vie
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	a := auth{tokens: tokens}
+	routeRules(mux, a, views.Rules)
 	for path, view := range map[string]func() any{"/api/v1/agents": views.Agents, "/api/v1/queues": views.Queues, "/api/v1/adapters": views.Adapters} {
 		if view == nil {
 			continue

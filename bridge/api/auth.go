@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -40,10 +41,27 @@ func (a auth) require(role string, h http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, "permission_denied", "token "+found.Name+" has the role "+found.Role+"; this call needs "+role)
 			return
 		}
-		h.ServeHTTP(w, r)
+		p := principal{Name: found.Name, Role: found.Role}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+// principal is who made a request: the token's name and role.
+type principal struct{ Name, Role string }
+
+type principalKey struct{}
+
+// principalFrom is who made the request, as require found it.
+func principalFrom(ctx context.Context) (principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(principal)
+	return p, ok
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+// writeErrorField is writeError naming the field at fault.
+func writeErrorField(w http.ResponseWriter, status int, code, msg, field string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg, "field": field}})
 }

@@ -120,6 +120,8 @@ func (b *Bridge) startAdapters(ctx context.Context, run func(func())) error {
 				kinds = append(kinds, bus.KindRequest)
 			case sdk.CapSessions:
 				kinds = append(kinds, bus.KindSession)
+			case sdk.CapAlerts:
+				kinds = append(kinds, bus.KindAlert)
 			}
 		}
 		if len(kinds) > 0 {

@@ -16,6 +16,7 @@ type Metrics struct {
 	held           prometheus.Counter
 	errors         *prometheus.CounterVec
 	propagation    prometheus.Histogram
+	alerts         *prometheus.CounterVec
 	queueWaiting   *prometheus.Desc
 	queueLongest   *prometheus.Desc
 	queueLoggedIn  *prometheus.Desc
@@ -45,6 +46,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		propagation: f.NewHistogram(prometheus.HistogramOpts{Namespace: "acdbridge", Name: "propagation_seconds",
 			Help:    "From receiving a source update to its availability stored on the bus.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5}}),
+		alerts: f.NewCounterVec(prometheus.CounterOpts{Namespace: "acdbridge", Name: "alerts_total",
+			Help: "Alert transitions of the threshold rules published on the bus, by status (firing, resolved)."}, []string{"status"}),
 		queueWaiting: prometheus.NewDesc("acdbridge_queue_waiting", "Customers waiting in the queue.", []string{"queue"}, nil),
 		queueLongest: prometheus.NewDesc("acdbridge_queue_longest_wait_seconds", "How long the oldest waiting customer has waited.", []string{"queue"}, nil),
 		queueLoggedIn: prometheus.NewDesc("acdbridge_queue_agents_logged_in",
@@ -57,6 +60,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	for _, v := range []string{"true", "false"} {
 		m.changes.WithLabelValues(v)
+	}
+	for _, s := range []string{"firing", "resolved"} {
+		m.alerts.WithLabelValues(s)
 	}
 	for _, k := range errorKinds {
 		m.errors.WithLabelValues(k)

@@ -63,6 +63,7 @@ type Bridge struct {
 	workers []*dispatch.Worker // one per adapter instance; set before the loop starts
 	dir     *directory.Directory
 	syncer  *sessions.Syncer // real-time archiving (sessions.go); nil when off
+	alerts  *alerting        // threshold rules (alerts.go); set once at start
 
 	simURL string
 }
@@ -153,6 +154,9 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 	if err != nil {
 		return err
 	}
+	if err := b.startAlerts(); err != nil {
+		return err
+	}
 	if err := b.startSessions(ctx, src, &wg); err != nil {
 		return err
 	}
@@ -174,7 +178,9 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 	}
 
 	if cfg.API.Listen != "" {
-		srv, err := api.New(cfg.API.Listen, b.opts.Registry, map[string]api.Check{"source": b.sourceReady, "bus": bs.Ready, "adapters": b.adaptersReady}, b.views(), b.apiTokens(), b.log.Named("api"))
+		views := b.views()
+		views.Rules = b.Rules()
+		srv, err := api.New(cfg.API.Listen, b.opts.Registry, map[string]api.Check{"source": b.sourceReady, "bus": bs.Ready, "adapters": b.adaptersReady}, views, b.apiTokens(), b.log.Named("api"))
 		if err != nil {
 			return err
 		}
@@ -376,6 +382,9 @@ func (b *Bridge) apply(ctx context.Context, u source.Update) {
 	if !u.Received.IsZero() && u.Kind != source.Heartbeat {
 		b.metrics.propagation.Observe(time.Since(u.Received).Seconds())
 	}
+	if u.Kind != source.Heartbeat && u.Kind != source.RequestEvent && u.Kind != source.SessionEnded {
+		b.evaluateAlerts(ctx, false) // queue or agent figures changed
+	}
 }
 
 func (b *Bridge) agentEvent(ev monitors.AgentEvent, now time.Time, stale bool) {
@@ -532,6 +541,7 @@ func (b *Bridge) tick(ctx context.Context, now time.Time) {
 	}
 	b.mu.Unlock()
 	b.flush(ctx)
+	b.evaluateAlerts(ctx, true) // for, keep_firing_for and the growing longest wait
 }
 
 // summary writes the console's periodic line: agents by status and the

@@ -67,8 +67,9 @@ func (b *Bridge) startSessions(ctx context.Context, src *source.Client, wg *sync
 // place to publish the whole record on the bus or hand it to adapters
 // with the sessions capability; for now the summary the stream announced
 // is what the runtime publishes (apply).
-func (b *Bridge) sessionArchived(_ context.Context, x archive.Session) {
+func (b *Bridge) sessionArchived(ctx context.Context, x archive.Session) {
 	b.log.Debug("session archived", "session", x.ID, "recording", x.Recording.State)
+	b.alertSession(ctx, x) // session rules need the survey and resolution (alerts.go)
 }
 
 // SourceConfig is the source client's settings from the config's source

@@ -1,0 +1,375 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/acdbridge/acdbridge/bridge/api"
+	"github.com/acdbridge/acdbridge/bridge/archive"
+	"github.com/acdbridge/acdbridge/monitors"
+)
+
+// The threshold rules at run time. The rules come from the config file
+// (read-only) and from the API (kept in data_dir/rules.json, written
+// atomically, read again at start). Queue rules are evaluated on every
+// tick and, at most every minEvalGap, after a change to the queues or the
+// agents; session rules on every session the archive's real-time sync
+// reads whole (the stream's session_ended carries neither the survey nor
+// the resolution). While the source is stale nothing is evaluated: the
+// figures are not known. Every transition is published on
+// acdbridge.alert.<rule>, in order, and dispatch hands it to the adapters
+// with the alerts capability.
+
+// rulesFile is where the API's rules are kept, under data_dir.
+const rulesFile = "rules.json"
+
+// minEvalGap bounds how often a burst of queue changes evaluates the rules.
+const minEvalGap = 100 * time.Millisecond
+
+// sessionAlertWindow: a session that ended longer ago than this does not
+// alert. The archive also reads old sessions (a date range, the nightly
+// schedule, a recording fetched again), and those are history, not news.
+const sessionAlertWindow = time.Hour
+
+// alerting owns the rule engine; it is safe for concurrent use (the API
+// calls it).
+type alerting struct {
+	mu       sync.Mutex
+	engine   *monitors.Engine
+	origin   map[string]string        // rule → api.OriginConfig or api.OriginAPI
+	apiRules map[string]monitors.Rule // what rules.json holds
+	path     string
+	out      []monitors.Alert // transitions still to publish, in order
+	lastEval time.Time
+	sessions map[string]time.Time // sessions the rules have seen, by when they ended; kept sessionAlertWindow
+	now      func() time.Time
+	log      hclog.Logger
+	say      func(string, ...any)
+}
+
+// rulesDoc is rules.json.
+type rulesDoc struct {
+	V     int           `json:"v"`
+	Rules []api.RuleDoc `json:"rules"`
+}
+
+// newAlerting loads the config's rules and the API's rules kept in dataDir.
+// An API rule that no longer loads (a config rule took its name, or it is
+// invalid) is logged and left out, never fatal.
+func newAlerting(config []monitors.Rule, dataDir string, now func() time.Time, log hclog.Logger, say func(string, ...any)) (*alerting, error) {
+	al := &alerting{engine: monitors.NewEngine(200), origin: map[string]string{}, apiRules: map[string]monitors.Rule{}, sessions: map[string]time.Time{},
+		path: filepath.Join(dataDir, rulesFile), now: now, log: log, say: say}
+	t := now()
+	for _, r := range config {
+		if _, err := al.engine.Set(r, t); err != nil {
+			return nil, fmt.Errorf("rule %q: %w", r.Name, err)
+		}
+		al.origin[r.Name] = api.OriginConfig
+	}
+	raw, err := os.ReadFile(al.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return al, nil
+	case err != nil:
+		return nil, fmt.Errorf("read the API's rules: %w", err)
+	}
+	var doc rulesDoc
+	if err := json.Unmarshal(raw, &doc); err != nil || doc.V != 1 {
+		return nil, fmt.Errorf("read the API's rules from %s: expected {\"v\": 1, \"rules\": [...]}: %v (fix or move the file)", al.path, err)
+	}
+	for _, d := range doc.Rules {
+		r, err := d.Rule()
+		if err == nil && al.origin[r.Name] == api.OriginConfig {
+			err = errors.New("the config file has a rule by that name, which wins")
+		}
+		if err == nil {
+			_, err = al.engine.Set(r, t)
+		}
+		if err != nil {
+			log.Error("a rule kept from the API is left out", "rule", d.Name, "file", al.path, "error", err)
+			say("rules: %q from %s left out: %v", d.Name, al.path, err)
+			continue
+		}
+		al.origin[r.Name] = api.OriginAPI
+		al.apiRules[r.Name] = r
+	}
+	return al, nil
+}
+
+func (al *alerting) info(name string) (api.RuleInfo, bool) {
+	st, ok := al.engine.Rule(name)
+	return api.RuleInfo{RuleStatus: st, Origin: al.origin[name]}, ok
+}
+
+// List is every rule, by name.
+func (al *alerting) List() []api.RuleInfo {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	var out []api.RuleInfo
+	for _, st := range al.engine.Rules() {
+		out = append(out, api.RuleInfo{RuleStatus: st, Origin: al.origin[st.Name]})
+	}
+	return out
+}
+
+// Get is one rule.
+func (al *alerting) Get(name string) (api.RuleInfo, bool) {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	return al.info(name)
+}
+
+// Put adds or replaces an API rule and keeps it in rules.json.
+func (al *alerting) Put(r monitors.Rule, by string) (api.RuleInfo, bool, error) {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	if al.origin[r.Name] == api.OriginConfig {
+		return api.RuleInfo{}, false, fmt.Errorf("rule %q: %w", r.Name, api.ErrReadOnly)
+	}
+	checked, err := monitors.CheckRule(r)
+	if err != nil {
+		return api.RuleInfo{}, false, err
+	}
+	_, existed := al.apiRules[r.Name]
+	next := maps.Clone(al.apiRules)
+	next[r.Name] = checked
+	if err := al.save(next); err != nil {
+		return api.RuleInfo{}, false, err
+	}
+	resolved, err := al.engine.Set(checked, al.now())
+	if err != nil { // CheckRule passed; this cannot happen
+		return api.RuleInfo{}, false, err
+	}
+	al.apiRules = next
+	al.origin[r.Name] = api.OriginAPI
+	al.out = append(al.out, resolved...)
+	action := "created"
+	if existed {
+		action = "changed"
+	}
+	doc, _ := json.Marshal(api.NewRuleDoc(checked))
+	al.log.Info("rule "+action, "rule", r.Name, "by", by, "rule_json", string(doc))
+	al.say("rules: %q %s by %s", r.Name, action, by)
+	info, _ := al.info(r.Name)
+	return info, !existed, nil
+}
+
+// Delete removes an API rule, resolving its alerts.
+func (al *alerting) Delete(name, by string) error {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	switch al.origin[name] {
+	case api.OriginConfig:
+		return fmt.Errorf("rule %q: %w", name, api.ErrReadOnly)
+	case "":
+		return fmt.Errorf("rule %q: %w", name, api.ErrRuleNotFound)
+	}
+	next := maps.Clone(al.apiRules)
+	delete(next, name)
+	if err := al.save(next); err != nil {
+		return err
+	}
+	resolved, _ := al.engine.Remove(name, al.now())
+	al.apiRules = next
+	delete(al.origin, name)
+	al.out = append(al.out, resolved...)
+	al.log.Info("rule deleted", "rule", name, "by", by)
+	al.say("rules: %q deleted by %s", name, by)
+	return nil
+}
+
+// Alerts is the firing alerts, then the recently resolved, newest first.
+func (al *alerting) Alerts() []monitors.Alert {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	return al.engine.Alerts()
+}
+
+// save writes rules atomically: a temporary file in the same folder,
+// synced, renamed over rules.json, and the folder synced.
+func (al *alerting) save(rules map[string]monitors.Rule) error {
+	doc := rulesDoc{V: 1, Rules: []api.RuleDoc{}}
+	for _, name := range slices.Sorted(maps.Keys(rules)) {
+		doc.Rules = append(doc.Rules, api.NewRuleDoc(rules[name]))
+	}
+	data, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(al.path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("keep the rules: %w", err)
+	}
+	f, err := os.CreateTemp(dir, rulesFile+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("keep the rules: %w", err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(append(data, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, al.path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("keep the rules in %s: %w", al.path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// evaluate runs the queue rules over figs at now and queues the transitions.
+func (al *alerting) evaluate(figs []monitors.Figures, now time.Time) {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	al.lastEval = now
+	al.out = append(al.out, al.engine.Evaluate(figs, now)...)
+}
+
+// due says whether a change to the tables should evaluate now.
+func (al *alerting) due(now time.Time) bool {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	return now.Sub(al.lastEval) >= minEvalGap
+}
+
+// sessionEnded runs the session rules on a session's record, once per
+// session, and only for a session that ended within sessionAlertWindow.
+func (al *alerting) sessionEnded(o monitors.SessionOutcome) {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	now := al.now()
+	for id, ended := range al.sessions {
+		if now.Sub(ended) > sessionAlertWindow {
+			delete(al.sessions, id)
+		}
+	}
+	if _, seen := al.sessions[o.ID]; seen || now.Sub(o.EndedAt) > sessionAlertWindow {
+		return
+	}
+	al.sessions[o.ID] = o.EndedAt
+	al.out = append(al.out, al.engine.SessionEnded(o, now)...)
+}
+
+// take is the transitions still to publish; giveBack returns the ones not
+// published, ahead of newer ones.
+func (al *alerting) take() []monitors.Alert {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	out := al.out
+	al.out = nil
+	return out
+}
+
+func (al *alerting) giveBack(rest []monitors.Alert) {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	al.out = append(slices.Clone(rest), al.out...)
+}
+
+// startAlerts loads the rules; Run calls it once the bus is open.
+func (b *Bridge) startAlerts() error {
+	al, err := newAlerting(b.opts.Config.Rules, b.opts.Config.DataDir, time.Now, b.log.Named("rules"), b.say)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.alerts = al
+	b.mu.Unlock()
+	if n := len(al.engine.Rules()); n > 0 {
+		b.say("rules: %d threshold rules (%d from the API, kept in %s); alerts on acdbridge.alert.<rule>", n, len(al.apiRules), al.path)
+	}
+	return nil
+}
+
+// evaluateAlerts evaluates the queue rules over the figures now (unless
+// the source is stale) and publishes the transitions. force: a tick;
+// otherwise a table change, at most every minEvalGap.
+func (b *Bridge) evaluateAlerts(ctx context.Context, force bool) {
+	b.mu.Lock()
+	al := b.alerts
+	if al == nil {
+		b.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	if b.agents.Stale() || b.agents.LastFresh().IsZero() || (!force && !al.due(now)) {
+		b.mu.Unlock()
+		b.publishAlerts(ctx)
+		return
+	}
+	figs := b.queues.Figures(b.agents, now)
+	b.mu.Unlock()
+	al.evaluate(figs, now)
+	b.publishAlerts(ctx)
+}
+
+// alertSession runs the session rules on an archived session's record.
+func (b *Bridge) alertSession(ctx context.Context, x archive.Session) {
+	b.mu.Lock()
+	al := b.alerts
+	b.mu.Unlock()
+	if al == nil {
+		return
+	}
+	o := monitors.SessionOutcome{ID: x.ID, AgentID: x.AgentID, Queue: x.Queue, EndedAt: x.EndedAt, Resolution: x.Resolution}
+	if x.Survey != nil {
+		o.Rating = x.Survey.Rating
+	}
+	al.sessionEnded(o)
+	b.publishAlerts(ctx)
+}
+
+// publishAlerts publishes the transitions in order; at the first failure
+// the rest waits for the next tick.
+func (b *Bridge) publishAlerts(ctx context.Context) {
+	b.mu.Lock()
+	al, bs := b.alerts, b.bus
+	b.mu.Unlock()
+	if al == nil || bs == nil {
+		return
+	}
+	todo := al.take()
+	for i, a := range todo {
+		pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+		err := bs.PublishAlert(pctx, a)
+		cancel()
+		if err != nil {
+			b.metrics.errors.WithLabelValues("bus_publish").Inc()
+			b.log.Warn("publish failed; retrying on the next tick", "what", "alert", "id", a.Rule+"/"+a.Key(), "error", err)
+			al.giveBack(todo[i:])
+			return
+		}
+		b.metrics.alerts.WithLabelValues(string(a.Status)).Inc()
+		b.log.Info("alert "+string(a.Status), "rule", a.Rule, "queue", a.Queue, "session", a.Session, "severity", a.Severity)
+		b.say("alert: %s %s %s (%s)", a.Status, a.Rule, a.Key(), a.Severity)
+	}
+}
+
+// Rules is the rules and alerts API.
+func (b *Bridge) Rules() api.Rules {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.alerts == nil {
+		return nil
+	}
+	return b.alerts
+}

@@ -1,0 +1,185 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/acdbridge/acdbridge/bridge/api"
+	"github.com/acdbridge/acdbridge/bridge/config"
+	iutil "github.com/acdbridge/acdbridge/internal/testutil"
+	"github.com/acdbridge/acdbridge/monitors"
+)
+
+var configRule = monitors.Rule{Name: "from_file", Queues: []string{"*"}, When: "waiting > 100"}
+
+func loadAlerting(t *testing.T, dir string, now func() time.Time) *alerting {
+	t.Helper()
+	checked, err := monitors.CheckRule(configRule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	al, err := newAlerting([]monitors.Rule{checked}, dir, now, hclog.NewNullLogger(), func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return al
+}
+
+// API rules are kept in data_dir/rules.json and come back after a restart;
+// config rules are read-only; every mistake has its error.
+func TestRulesPersistAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	clock := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	al := loadAlerting(t, dir, now)
+	backlog := monitors.Rule{Name: "backlog", Queues: []string{"support/*"}, When: "waiting >= 5", For: 30 * time.Second,
+		Severity: "critical", Labels: map[string]string{"team": "a"}, Annotations: map[string]string{"summary": "${waiting} in ${queue}"}}
+	if _, created, err := al.Put(backlog, "alice"); err != nil || !created {
+		t.Fatalf("create: %v %v", created, err)
+	}
+	backlog.When = "waiting >= 7"
+	if info, created, err := al.Put(backlog, "alice"); err != nil || created || info.When != "waiting >= 7" || info.Origin != api.OriginAPI {
+		t.Fatalf("replace: %+v %v %v", info, created, err)
+	}
+	unresolved := monitors.Rule{Name: "unresolved", Kind: monitors.SessionRuleKind, Unresolved: true}
+	if _, _, err := al.Put(unresolved, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"change a config rule", func() error { _, _, err := al.Put(configRule, "alice"); return err }(), api.ErrReadOnly},
+		{"delete a config rule", al.Delete("from_file", "alice"), api.ErrReadOnly},
+		{"delete an unknown rule", al.Delete("nope", "alice"), api.ErrRuleNotFound},
+	}
+	for _, tc := range tests {
+		if !errors.Is(tc.err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, tc.err, tc.want)
+		}
+	}
+	if _, _, err := al.Put(monitors.Rule{Name: "bad", Queues: []string{"*"}, When: "waitin > 1"}, "alice"); err == nil {
+		t.Error("an invalid rule was taken")
+	} else if re, ok := monitors.IsRuleError(err); !ok || re.Field != "when" {
+		t.Errorf("invalid rule: %v", err)
+	}
+
+	// A restart reads them again, with their origins; the file is JSON
+	// written whole, with no temporary file left.
+	al2 := loadAlerting(t, dir, now)
+	var got []string
+	for _, r := range al2.List() {
+		got = append(got, r.Name+":"+r.Origin+":"+r.When)
+	}
+	if want := "backlog:api:waiting >= 7 from_file:config:waiting > 100 unresolved:api:"; strings.Join(got, " ") != want {
+		t.Errorf("after a restart: %q, want %q", strings.Join(got, " "), want)
+	}
+	if r, _ := al2.Get("backlog"); r.For != 30*time.Second || r.Severity != "critical" || r.Labels["team"] != "a" || r.Annotations["summary"] != "${waiting} in ${queue}" {
+		t.Errorf("backlog after a restart: %+v", r)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != rulesFile {
+		t.Errorf("data_dir holds %v", entries)
+	}
+	var doc rulesDoc
+	raw, _ := os.ReadFile(filepath.Join(dir, rulesFile))
+	if err := json.Unmarshal(raw, &doc); err != nil || doc.V != 1 || len(doc.Rules) != 2 {
+		t.Errorf("rules.json: %s (%v)", raw, err)
+	}
+
+	// Delete, and it stays deleted.
+	if err := al2.Delete("backlog", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := loadAlerting(t, dir, now).Get("backlog"); ok {
+		t.Error("a deleted rule came back")
+	}
+
+	// A file that does not read stops the start with a clear error.
+	os.WriteFile(filepath.Join(dir, rulesFile), []byte("{not json"), 0o644)
+	if _, err := newAlerting(nil, dir, now, hclog.NewNullLogger(), func(string, ...any) {}); err == nil || !strings.Contains(err.Error(), "fix or move the file") {
+		t.Errorf("a corrupt rules.json: %v", err)
+	}
+}
+
+// A config rule wins over a kept API rule of the same name (left out, logged).
+func TestConfigRuleWinsOverKeptRule(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, rulesFile), []byte(`{"v":1,"rules":[{"name":"from_file","kind":"queue","queues":["x"],"when":"waiting > 1","severity":"info"},{"name":"kept","kind":"queue","queues":["x"],"when":"waiting > 1","severity":"info"}]}`), 0o644)
+	al := loadAlerting(t, dir, time.Now)
+	if r, _ := al.Get("from_file"); r.Origin != api.OriginConfig || r.When != "waiting > 100" {
+		t.Errorf("from_file: %+v", r)
+	}
+	if r, ok := al.Get("kept"); !ok || r.Origin != api.OriginAPI {
+		t.Errorf("kept: %+v", r)
+	}
+}
+
+// Session rules alert once per session, and not on old sessions (a range
+// sync or a recording fetched again).
+func TestSessionAlertWindow(t *testing.T) {
+	clock := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	al := loadAlerting(t, t.TempDir(), func() time.Time { return clock })
+	if _, _, err := al.Put(monitors.Rule{Name: "low", Kind: monitors.SessionRuleKind, RatingAtMost: 2}, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []monitors.SessionOutcome{
+		{ID: "s-new", Queue: "q", Rating: 1, EndedAt: clock.Add(-time.Minute)},
+		{ID: "s-new", Queue: "q", Rating: 1, EndedAt: clock.Add(-time.Minute)}, // again
+		{ID: "s-old", Queue: "q", Rating: 1, EndedAt: clock.Add(-2 * time.Hour)},
+		{ID: "s-good", Queue: "q", Rating: 5, EndedAt: clock},
+	} {
+		al.sessionEnded(o)
+	}
+	out := al.take()
+	if len(out) != 1 || out[0].Session != "s-new" || out[0].Status != monitors.Firing {
+		t.Errorf("alerts: %+v", out)
+	}
+}
+
+// In the running bridge: a rule that holds fires for every queue it
+// watches and is published; changing it through the API resolves them.
+func TestAlertsInTheRunningBridge(t *testing.T) {
+	parsed, err := config.Parse([]byte("rule \"staffed\" {\n  queues = [\"*\", \"*/*\"]\n  when = \"agents_logged_in >= 0\"\n  severity = \"info\"\n}\n"), "bridge.hcl")
+	if err != nil {
+		t.Fatal(config.Format(err))
+	}
+	r := newRig(t, 20, 3, 1<<12, func(c *config.Config) { c.Rules = parsed.Rules })
+	r.converge(fresh(r))
+	m := r.bridge.metrics
+	waitFor(t, "the rule to fire on each queue", func() bool { return testutil.ToFloat64(m.alerts.WithLabelValues("firing")) == 3 })
+
+	rules := r.bridge.Rules()
+	if got, _ := rules.Get("staffed"); got.State != monitors.Firing || got.Origin != api.OriginConfig {
+		t.Errorf("staffed: %+v", got)
+	}
+	if _, _, err := rules.Put(monitors.Rule{Name: "staffed", Queues: []string{"*"}, When: "false"}, "alice"); !errors.Is(err, api.ErrReadOnly) {
+		t.Errorf("changing a config rule: %v", err)
+	}
+	if _, _, err := rules.Put(monitors.Rule{Name: "crowded", Queues: []string{"*", "*/*"}, When: "agents_logged_in >= 0"}, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the API rule to fire", func() bool { return testutil.ToFloat64(m.alerts.WithLabelValues("firing")) == 6 })
+	if err := rules.Delete("crowded", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deleted rule's alerts to resolve", func() bool { return testutil.ToFloat64(m.alerts.WithLabelValues("resolved")) == 3 })
+	alerts := rules.Alerts()
+	if len(alerts) != 6 || alerts[0].Status != monitors.Firing || alerts[3].Status != monitors.Resolved || alerts[3].Rule != "crowded" {
+		t.Errorf("alerts: %+v", alerts)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	iutil.WaitFor(t, what, 20*time.Second, 10*time.Millisecond, cond)
+}
