@@ -6,10 +6,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -143,4 +146,53 @@ func TestKamailioRefreshAndRemove(t *testing.T) {
 		p, ok := presenceIn(t, n)
 		return !ok || p.Basic == BasicClosed
 	})
+}
+
+// TestSippWatcher: sipp (testdata/sipp/watcher.xml) subscribes directly to
+// the adapter in server mode, sees the agent busy, then available after
+// the session ends, refreshes, and unsubscribes with a final NOTIFY.
+func TestSippWatcher(t *testing.T) {
+	sipp := os.Getenv("ACDBRIDGE_IT_SIPP")
+	if sipp == "" {
+		t.Fatal("ACDBRIDGE_IT_SIPP is not set: run the integration suite (make integration), which installs sipp (package sip-tester)")
+	}
+	ctx := context.Background()
+	a, addr := serving(t, nil)
+	aor := "sip:sipp" + runID + "@example.test"
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", aor, "in_session", 1)}), sdk.Applied, "notifying 0")
+	cmd := exec.Command(sipp, "-sf", "testdata/sipp/watcher.xml", "-s", strings.TrimSuffix(strings.TrimPrefix(aor, "sip:"), "@example.test"),
+		"-m", "1", "-t", "u1", "-i", "127.0.0.1", "-p", "0", "-nostdin", "-timeout", "30s", "-timeout_error", "-trace_err",
+		"-error_file", filepath.Join(t.TempDir(), "errors.log"), addr)
+	var out testutil.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	a.mu.Lock()
+	srv := a.srv
+	a.mu.Unlock()
+	// The session ends once sipp has answered the first NOTIFY.
+	for srv.notifys.Load() < 1 {
+		select {
+		case err := <-done:
+			t.Fatalf("sipp ended before the first NOTIFY was answered: %v\n%s", err, out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", aor, "available", 2)}), sdk.Applied, "notifying 1")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("sipp: %v\n%s", err, out.String())
+		}
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("sipp did not finish (guard against hanging)\n%s", out.String())
+	}
+	if n := srv.notifys.Load(); n != 4 {
+		t.Fatalf("%d NOTIFYs answered, want 4", n)
+	}
+	waitFor(t, "no subscription left", func() bool { return subscriptions(a) == 0 })
 }
