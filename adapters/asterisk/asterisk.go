@@ -26,6 +26,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/reconnect"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -145,77 +146,69 @@ func (a *Adapter) nextID() string { return "acdbridge-" + strconv.FormatUint(a.i
 // loop connects, logs in, reconciles, keeps the connection alive, and
 // reconnects with backoff until ctx ends.
 func (a *Adapter) loop(ctx context.Context, cfg settingsOf) {
-	backoff, authWait := a.minBackoff, a.authBackoff
-	wait := func(d time.Duration) bool {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-			return true
-		}
-	}
-	for ctx.Err() == nil {
-		c, version, err := dial(ctx, cfg.address, cfg.username, cfg.secret, cfg.auth, cfg.timeout, a.nextID)
-		if err != nil {
-			a.mu.Lock()
-			a.lastErr = err
-			a.mu.Unlock()
-			if ae := (*AuthError)(nil); errors.As(err, &ae) {
+	var version string // the AMI version of the last login
+	reconnect.Loop[*conn]{
+		Policy: reconnect.Policy{Min: a.minBackoff, Max: a.maxBackoff, RefusedMin: a.authBackoff, RefusedMax: 10 * time.Minute},
+		Dial: func(ctx context.Context) (*conn, error) {
+			c, v, err := dial(ctx, cfg.address, cfg.username, cfg.secret, cfg.auth, cfg.timeout, a.nextID)
+			if err != nil {
+				a.mu.Lock()
+				a.lastErr = err
+				a.mu.Unlock()
+			}
+			version = v
+			return c, err
+		},
+		Refused: func(err error) bool { return errors.As(err, new(*AuthError)) },
+		Failed: func(err error, refused bool, retryIn time.Duration) {
+			if refused {
 				// Asterisk may ban an address that keeps failing: wait long.
 				a.setHealth(sdk.Down, err.Error())
-				a.log.Error("login refused; retrying later", "error", err, "retry_in", authWait)
-				if !wait(authWait) {
-					return
-				}
-				authWait = min(2*authWait, 10*time.Minute)
-				continue
-			}
-			a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to AMI at %s in %s: %v", cfg.address, backoff, err))
-			a.log.Warn("cannot connect", "error", err, "retry_in", backoff)
-			if !wait(backoff) {
+				a.log.Error("login refused; retrying later", "error", err, "retry_in", retryIn)
 				return
 			}
-			backoff = min(2*backoff, a.maxBackoff)
-			continue
-		}
-		backoff, authWait = a.minBackoff, a.authBackoff
-		a.log.Info("logged in", "address", cfg.address, "ami_version", version)
+			a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to AMI at %s in %s: %v", cfg.address, retryIn, err))
+			a.log.Warn("cannot connect", "error", err, "retry_in", retryIn)
+		},
+		Serve: func(ctx context.Context, c *conn) error { return a.serve(ctx, c, cfg, version) },
+		Lost: func(err error, retryIn time.Duration) {
+			a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to AMI at %s: %v", cfg.address, err))
+			a.log.Warn("connection lost; reconnecting", "error", err, "retry_in", retryIn)
+		},
+	}.Run(ctx)
+}
 
-		// Converge what the bridge wants: an Asterisk restart forgets pauses.
-		a.op.Lock()
-		if desired := a.desiredState(); len(desired) > 0 {
-			for _, r := range a.converge(ctx, c, cfg, desired) {
-				if r.Outcome == sdk.Retryable || r.Outcome == sdk.Permanent {
-					a.log.Warn("reconcile after connecting", "agent", r.AgentID, "outcome", r.Outcome, "message", r.Message)
-				}
+// serve converges every member the bridge gave on a fresh login (an
+// Asterisk restart forgets pauses), offers the connection to the calls,
+// and keeps it alive until it ends; when ctx ends first it logs off.
+func (a *Adapter) serve(ctx context.Context, c *conn, cfg settingsOf, version string) error {
+	a.log.Info("logged in", "address", cfg.address, "ami_version", version)
+	a.op.Lock()
+	if desired := a.desiredState(); len(desired) > 0 {
+		for _, r := range a.converge(ctx, c, cfg, desired) {
+			if r.Outcome == sdk.Retryable || r.Outcome == sdk.Permanent {
+				a.log.Warn("reconcile after connecting", "agent", r.AgentID, "outcome", r.Outcome, "message", r.Message)
 			}
 		}
-		a.mu.Lock()
-		a.sess, a.lastErr = c, nil
-		close(a.ready)
-		a.health = sdk.Health{Status: sdk.Up, Message: fmt.Sprintf("logged in to AMI %s at %s as %s", version, cfg.address, cfg.username)}
-		a.mu.Unlock()
-		a.op.Unlock()
-
-		err = a.keepAlive(ctx, c, cfg)
-		a.mu.Lock()
-		a.sess, a.lastErr = nil, err
-		a.ready = make(chan struct{})
-		a.mu.Unlock()
-		if ctx.Err() != nil {
-			_, _, _ = c.do(context.Background(), Message{{"Action", "Logoff"}}, cfg.timeout)
-			c.close(errors.New("logged off"))
-			return
-		}
-		a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to AMI at %s: %v", cfg.address, err))
-		a.log.Warn("connection lost; reconnecting", "error", err, "retry_in", backoff)
-		// A server that accepts and drops at once is not hammered either.
-		if !wait(backoff) {
-			return
-		}
 	}
+	a.mu.Lock()
+	a.sess, a.lastErr = c, nil
+	close(a.ready)
+	a.health = sdk.Health{Status: sdk.Up, Message: fmt.Sprintf("logged in to AMI %s at %s as %s", version, cfg.address, cfg.username)}
+	a.mu.Unlock()
+	a.op.Unlock()
+
+	err := a.keepAlive(ctx, c, cfg)
+	a.mu.Lock()
+	a.sess, a.lastErr = nil, err
+	a.ready = make(chan struct{})
+	a.mu.Unlock()
+	if ctx.Err() != nil {
+		_, _, _ = c.do(context.Background(), Message{{"Action", "Logoff"}}, cfg.timeout)
+		c.close(errors.New("logged off"))
+		return ctx.Err()
+	}
+	return err
 }
 
 // keepAlive pings until the connection ends or ctx does.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/reconnect"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -151,81 +152,78 @@ func (a *Adapter) setHealth(s sdk.HealthStatus, msg string) {
 // loop connects, authenticates, reconciles, waits for the connection to
 // end, and reconnects with backoff until ctx ends.
 func (a *Adapter) loop(ctx context.Context, cfg settingsOf) {
-	backoff, authWait := a.minBackoff, a.authBackoff
-	wait := func(d time.Duration) bool {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-			return true
-		}
-	}
-	for ctx.Err() == nil {
-		c, err := dial(ctx, cfg.address, cfg.password, cfg.timeout)
-		if err != nil {
-			a.mu.Lock()
-			a.lastErr = err
-			a.mu.Unlock()
-			if ae := (*AuthError)(nil); errors.As(err, &ae) {
-				// A person has to fix the password or the ACL: wait long.
-				a.setHealth(sdk.Down, err.Error())
-				a.log.Error("event socket refused us; retrying later", "error", err, "retry_in", authWait)
-				if !wait(authWait) {
-					return
-				}
-				authWait = min(2*authWait, 10*time.Minute)
-				continue
+	reconnect.Loop[*conn]{
+		Policy: reconnect.Policy{Min: a.minBackoff, Max: a.maxBackoff, RefusedMin: a.authBackoff, RefusedMax: 10 * time.Minute},
+		Dial: func(ctx context.Context) (*conn, error) {
+			c, err := dial(ctx, cfg.address, cfg.password, cfg.timeout)
+			if err != nil {
+				a.mu.Lock()
+				a.lastErr = err
+				a.mu.Unlock()
 			}
-			a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to the FreeSWITCH event socket at %s in %s: %v", cfg.address, backoff, err))
-			a.log.Warn("cannot connect", "error", err, "retry_in", backoff)
-			if !wait(backoff) {
+			return c, err
+		},
+		Refused: func(err error) bool { return errors.As(err, new(*AuthError)) },
+		Failed: func(err error, refused bool, retryIn time.Duration) {
+			if refused {
+				// A person has to fix the password or the ACL.
+				a.setHealth(sdk.Down, err.Error())
+				a.log.Error("event socket refused us; retrying later", "error", err, "retry_in", retryIn)
 				return
 			}
-			backoff = min(2*backoff, a.maxBackoff)
-			continue
-		}
-		backoff, authWait = a.minBackoff, a.authBackoff
-		a.log.Info("authenticated", "address", cfg.address)
+			a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to the FreeSWITCH event socket at %s in %s: %v", cfg.address, retryIn, err))
+			a.log.Warn("cannot connect", "error", err, "retry_in", retryIn)
+		},
+		Serve: func(ctx context.Context, c *conn) error { return a.serve(ctx, c, cfg) },
+		Lost: func(err error, retryIn time.Duration) {
+			a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to the FreeSWITCH event socket at %s: %v", cfg.address, err))
+			a.log.Warn("connection lost; reconnecting", "error", err, "retry_in", retryIn)
+		},
+	}.Run(ctx)
+}
 
-		// Converge what the bridge wants: a FreeSWITCH restart reloads
-		// the statuses of callcenter.conf.
-		a.op.Lock()
-		if desired := a.desiredState(); len(desired) > 0 {
-			for _, r := range a.process(ctx, c, cfg, desired, true) {
-				if r.Outcome == sdk.Retryable || r.Outcome == sdk.Permanent {
-					a.log.Warn("reconcile after connecting", "agent", r.AgentID, "outcome", r.Outcome, "message", r.Message)
-				}
+// serve converges every agent the bridge gave on a fresh connection (a
+// FreeSWITCH restart reloads the statuses of callcenter.conf), offers the
+// connection to the calls, and waits for it to end; when ctx ends first it
+// says goodbye.
+func (a *Adapter) serve(ctx context.Context, c *conn, cfg settingsOf) error {
+	a.log.Info("authenticated", "address", cfg.address)
+	a.op.Lock()
+	if desired := a.desiredState(); len(desired) > 0 {
+		for _, r := range a.process(ctx, c, cfg, desired, true) {
+			if r.Outcome == sdk.Retryable || r.Outcome == sdk.Permanent {
+				a.log.Warn("reconcile after connecting", "agent", r.AgentID, "outcome", r.Outcome, "message", r.Message)
 			}
 		}
+	}
+	if err := c.closed(); err != nil {
 		a.mu.Lock()
-		a.sess, a.lastErr = c, nil
-		close(a.ready)
-		a.health = sdk.Health{Status: sdk.Up, Message: "authenticated to the FreeSWITCH event socket at " + cfg.address}
+		a.lastErr = err
 		a.mu.Unlock()
 		a.op.Unlock()
-
-		select {
-		case <-ctx.Done():
-		case <-c.done:
-		}
-		err = c.closed()
-		a.mu.Lock()
-		a.sess, a.lastErr = nil, err
-		a.ready = make(chan struct{})
-		a.mu.Unlock()
-		if ctx.Err() != nil {
-			c.exit(cfg.timeout)
-			return
-		}
-		a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to the FreeSWITCH event socket at %s: %v", cfg.address, err))
-		a.log.Warn("connection lost; reconnecting", "error", err, "retry_in", backoff)
-		// A server that accepts and drops at once is not hammered either.
-		if !wait(backoff) {
-			return
-		}
+		return err
 	}
+	a.mu.Lock()
+	a.sess, a.lastErr = c, nil
+	close(a.ready)
+	a.health = sdk.Health{Status: sdk.Up, Message: "authenticated to the FreeSWITCH event socket at " + cfg.address}
+	a.mu.Unlock()
+	a.op.Unlock()
+
+	select {
+	case <-ctx.Done():
+	case <-c.done:
+	}
+	err := c.closed()
+	a.mu.Lock()
+	a.sess, a.lastErr = nil, err
+	a.ready = make(chan struct{})
+	a.mu.Unlock()
+	if ctx.Err() != nil {
+		c.exit(cfg.timeout)
+		return ctx.Err()
+	}
+	return err
 }
 
 func (a *Adapter) desiredState() []sdk.Availability {
