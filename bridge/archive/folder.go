@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -77,7 +79,9 @@ func (f Folder) Create(sessionID string, endedAt time.Time, size int64, sha stri
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, "", fmt.Errorf("recording of %s: make %s: %w", sessionID, dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+sessionID+".*.tmp")
+	// The pid in the name lets Sweep tell a download in progress from
+	// one a killed process left behind.
+	tmp, err := os.CreateTemp(dir, "."+sessionID+"."+strconv.Itoa(os.Getpid())+".*.tmp")
 	if err != nil {
 		return nil, "", fmt.Errorf("recording of %s: %w", sessionID, err)
 	}
@@ -177,4 +181,41 @@ func (f Folder) Verify(rel string, size int64, sha string) error {
 		return &ChecksumError{WantSize: size, GotSize: n, WantSHA256: sha, GotSHA256: got, ShortOrTooLong: n != size}
 	}
 	return nil
+}
+
+// Sweep removes the temporary files that processes which no longer run
+// left behind (a sync killed in the middle of a download), and any older
+// than a day. It returns how many it removed.
+func (f Folder) Sweep() (int, error) {
+	n := 0
+	err := filepath.WalkDir(f.Root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() || !strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".tmp") {
+			return nil
+		}
+		// .<session id>.<pid>.<random>.tmp
+		parts := strings.Split(strings.TrimSuffix(name[1:], ".tmp"), ".")
+		stale := true
+		if len(parts) >= 3 {
+			if pid, err := strconv.Atoi(parts[len(parts)-2]); err == nil && pid > 0 && running(pid) {
+				stale = false
+			}
+		}
+		if info, err := d.Info(); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
+			stale = true
+		}
+		if stale {
+			if err := os.Remove(path); err == nil {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
 }

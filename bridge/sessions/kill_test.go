@@ -118,10 +118,13 @@ archive {
 		t.Fatal("the second run did not say it was done")
 	}
 	checkAgainstTruth(t, st, filepath.Join(dir, "data", "recordings"), want)
+	if m := tempFiles(t, filepath.Join(dir, "data", "recordings")); len(m) != 0 {
+		t.Fatalf("temporary files of the killed run left: %v", m)
+	}
 	// Exactly once in every table holding a row per session.
 	for _, table := range []string{"sessions", "recordings"} {
 		var rows, distinct int
-		st.DB().QueryRow("SELECT COUNT(*), COUNT(DISTINCT " + map[string]string{"sessions": "id", "recordings": "session_id"}[table] + ") FROM " + table).Scan(&rows, &distinct)
+		st.DB().QueryRow("SELECT COUNT(*), COUNT(DISTINCT "+map[string]string{"sessions": "id", "recordings": "session_id"}[table]+") FROM "+table).Scan(&rows, &distinct)
 		if rows != len(want) || distinct != len(want) {
 			t.Fatalf("%s: %d rows, %d distinct; want %d", table, rows, distinct, len(want))
 		}

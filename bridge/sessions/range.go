@@ -30,6 +30,7 @@ func (s *Syncer) SyncRange(ctx context.Context, since, until time.Time) (Progres
 	if !since.Before(until) {
 		return p, fmt.Errorf("sessions: expected --since (%s) before --until (%s)", since.Format(time.RFC3339), until.Format(time.RFC3339))
 	}
+	s.sweep()
 	st := s.opts.Store
 	name := RangeName(since, until)
 	cp, ok, err := st.Checkpoint(ctx, name)

@@ -32,6 +32,7 @@ const maxRetryPerPoll = 50
 // every try). Each poll also retries recordings that failed. It returns
 // when ctx ends.
 func (s *Syncer) RunRealtime(ctx context.Context) error {
+	s.sweep()
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
 	s.poll(ctx)

@@ -329,3 +329,14 @@ func (e *FailedError) Error() string {
 }
 
 func (e *FailedError) Unwrap() error { return e.First }
+
+// sweep removes what downloads of killed processes left in the folder.
+func (s *Syncer) sweep() {
+	n, err := s.folder.Sweep()
+	if err != nil {
+		s.log.Warn("could not sweep the recordings folder for temporary files", "error", err)
+	}
+	if n > 0 {
+		s.log.Info("removed temporary files of interrupted downloads", "files", n)
+	}
+}
