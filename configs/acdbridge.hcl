@@ -27,6 +27,16 @@ api {
   listen = "127.0.0.1:8080"
 }
 
+# Ended sessions: whole records into a database, recordings into a folder
+# (docs/schema.md). Without dsn and recordings_dir: data_dir/archive.db
+# (SQLite) and data_dir/recordings.
+archive {
+  driver      = "sqlite" # sqlite | postgres | mysql (with dsn = env("..."))
+  realtime    = true     # archive each session as it ends
+  concurrency = 8        # downloads at once, within the source's rate limit
+  # schedule  = "0 2 * * *" # a nightly range sync inside acdbridge run
+}
+
 # External adapter executables; one named like a built-in overrides it.
 plugins_dir = "./plugins"
 
