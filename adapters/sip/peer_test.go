@@ -52,6 +52,7 @@ type Peer struct {
 type peerPub struct {
 	aor, event, body string
 	expires          time.Time
+	seq              int // the newest publication of an aor wins in State
 }
 
 type peerSub struct {
@@ -135,12 +136,13 @@ func (p *Peer) Publishes() int { p.mu.Lock(); defer p.mu.Unlock(); return p.publ
 func (p *Peer) State(aor, event string) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	body, seq := "", -1
 	for _, pb := range p.pubs {
-		if pb.aor == aor && pb.event == event && time.Now().Before(pb.expires) {
-			return pb.body
+		if pb.aor == aor && pb.event == event && time.Now().Before(pb.expires) && pb.seq > seq {
+			body, seq = pb.body, pb.seq
 		}
 	}
-	return ""
+	return body
 }
 
 // Count is how many publications the peer holds.
@@ -320,6 +322,7 @@ func (p *Peer) onPublish(req *sip.Request, tx sip.ServerTransaction) {
 			pb.body = body
 		}
 		pb.expires = time.Now().Add(time.Duration(granted) * time.Second)
+		pb.seq = p.etags
 		p.pubs[etag] = pb
 	}
 	subs := p.watchersOf(pb.aor, event)
@@ -422,7 +425,11 @@ func (p *Peer) notify(s *peerSub, state string) {
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
 	req.AppendHeader(sip.NewHeader("Event", s.event))
-	req.AppendHeader(sip.NewHeader("Contact", fmt.Sprintf("<sip:127.0.0.1:%d>", p.Port)))
+	if s.transport == "TCP" {
+		req.AppendHeader(sip.NewHeader("Contact", fmt.Sprintf("<sip:127.0.0.1:%d;transport=tcp>", p.Port)))
+	} else {
+		req.AppendHeader(sip.NewHeader("Contact", fmt.Sprintf("<sip:127.0.0.1:%d>", p.Port)))
+	}
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
 	if body != "" {
 		ct := sip.ContentTypeHeader(TypePIDF)

@@ -24,6 +24,8 @@ import (
 	"github.com/acdbridge/acdbridge/adapters/asterisk"
 	"github.com/acdbridge/acdbridge/adapters/freeswitch"
 	logadapter "github.com/acdbridge/acdbridge/adapters/log"
+	"github.com/acdbridge/acdbridge/adapters/rt"
+	"github.com/acdbridge/acdbridge/adapters/sip"
 	"github.com/acdbridge/acdbridge/adapters/webhook"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
@@ -35,6 +37,8 @@ func Builtins() map[string]func(logger hclog.Logger) sdk.Adapter {
 		"asterisk":   func(l hclog.Logger) sdk.Adapter { return asterisk.New(l) },
 		"freeswitch": func(l hclog.Logger) sdk.Adapter { return freeswitch.New(l) },
 		"log":        func(l hclog.Logger) sdk.Adapter { return logadapter.New(l) },
+		"rt":         func(l hclog.Logger) sdk.Adapter { return rt.New(l) },
+		"sip":        func(l hclog.Logger) sdk.Adapter { return sip.New(l) },
 		"webhook":    func(l hclog.Logger) sdk.Adapter { return webhook.New(l) },
 	}
 }
