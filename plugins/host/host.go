@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/acdbridge/acdbridge/adapters/alertmanager"
 	"github.com/acdbridge/acdbridge/adapters/asterisk"
 	"github.com/acdbridge/acdbridge/adapters/freeswitch"
 	logadapter "github.com/acdbridge/acdbridge/adapters/log"
@@ -34,12 +35,13 @@ import (
 // map, no init() registration. Each makes a fresh adapter logging to logger.
 func Builtins() map[string]func(logger hclog.Logger) sdk.Adapter {
 	return map[string]func(logger hclog.Logger) sdk.Adapter{
-		"asterisk":   func(l hclog.Logger) sdk.Adapter { return asterisk.New(l) },
-		"freeswitch": func(l hclog.Logger) sdk.Adapter { return freeswitch.New(l) },
-		"log":        func(l hclog.Logger) sdk.Adapter { return logadapter.New(l) },
-		"rt":         func(l hclog.Logger) sdk.Adapter { return rt.New(l) },
-		"sip":        func(l hclog.Logger) sdk.Adapter { return sip.New(l) },
-		"webhook":    func(l hclog.Logger) sdk.Adapter { return webhook.New(l) },
+		"alertmanager": func(l hclog.Logger) sdk.Adapter { return alertmanager.New(l) },
+		"asterisk":     func(l hclog.Logger) sdk.Adapter { return asterisk.New(l) },
+		"freeswitch":   func(l hclog.Logger) sdk.Adapter { return freeswitch.New(l) },
+		"log":          func(l hclog.Logger) sdk.Adapter { return logadapter.New(l) },
+		"rt":           func(l hclog.Logger) sdk.Adapter { return rt.New(l) },
+		"sip":          func(l hclog.Logger) sdk.Adapter { return sip.New(l) },
+		"webhook":      func(l hclog.Logger) sdk.Adapter { return webhook.New(l) },
 	}
 }
 
