@@ -172,6 +172,9 @@ func decodeRecord(body []byte) (archive.Session, error) {
 	bad := func(kind, format string, args ...any) (archive.Session, error) {
 		return archive.Session{}, badf(kind, "session %q: "+format, append([]any{id}, args...)...)
 	}
+	if w.StartedAt.IsZero() || w.EndedAt.IsZero() {
+		return bad(KindBadValue, "expected started_at and ended_at, got %q and %q", w.StartedAt.Format(time.RFC3339), w.EndedAt.Format(time.RFC3339))
+	}
 	if sum.EndedAt.Before(sum.StartedAt) {
 		return bad(KindBadValue, "ended_at %s is before started_at %s", sum.EndedAt.Format(time.RFC3339Nano), sum.StartedAt.Format(time.RFC3339Nano))
 	}
