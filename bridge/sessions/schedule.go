@@ -55,6 +55,9 @@ func (s *Syncer) scheduled(ctx context.Context, now time.Time) {
 	if oldest := now.Add(-Retention + time.Hour); since.Before(oldest) {
 		since = oldest
 	}
+	if !since.Before(now) {
+		return // nothing new since the last run
+	}
 	s.log.Info("scheduled sync", "since", since, "until", now)
 	p, err := s.SyncRange(ctx, since, now)
 	if err != nil {

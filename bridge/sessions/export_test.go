@@ -1,0 +1,9 @@
+package sessions
+
+import (
+	"context"
+	"time"
+)
+
+// Scheduled runs one scheduled sync as if the schedule fired at now.
+func (s *Syncer) Scheduled(ctx context.Context, now time.Time) { s.scheduled(ctx, now) }
