@@ -37,7 +37,8 @@ kamailio_instance() {
   fi
   # WAL lets Kamailio's processes read while one writes.
   sqlite3 "$dir/kamailio.db" 'PRAGMA journal_mode=WAL;' >/dev/null
-  kamailio -DD -E -f adapters/sip/testdata/kamailio/kamailio.cfg "${defs[@]}" \
+  # -m: shared memory (MB) for the in-memory presentities and transactions.
+  kamailio -DD -E -m 256 -M 16 -f adapters/sip/testdata/kamailio/kamailio.cfg "${defs[@]}" \
     -l "udp:127.0.0.1:$port" -l "tcp:127.0.0.1:$port" -w "$dir" -P "$dir/kamailio.pid" \
     >"$dir/kamailio.log" 2>&1 &
   pids+=($!)
