@@ -364,3 +364,34 @@ func flatten(err error) []error {
 	}
 	return []error{err}
 }
+
+// TestPublishTLS publishes over TLS, the server's certificate checked
+// against tls_ca_file.
+func TestPublishTLS(t *testing.T) {
+	ctx := context.Background()
+	p := NewPeer(t)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	addr := p.ServeTLS(t, ca)
+	a := configure(t, map[string]any{"address": addr, "transport": "tls", "tls_ca_file": ca, "timeout": "2s"})
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "published")
+	expectPresence(t, p, alice, true, "on-the-phone")
+	if tr := p.Transcript(); !strings.Contains(tr, "PUBLISH sip:alice@example.test SIP/2.0\nVia: SIP/2.0/TLS ") {
+		t.Fatalf("not over TLS:\n%s", tr)
+	}
+	// A certificate for another name is refused: a retryable failure.
+	b := configure(t, map[string]any{"address": addr, "transport": "tls", "tls_ca_file": ca, "tls_server_name": "other.example.test", "timeout": "2s"})
+	expectOutcome(t, b.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Retryable, "certificate")
+}
+
+// TestRate: the rate setting paces every PUBLISH (burst = one second's).
+func TestRate(t *testing.T) {
+	p := NewPeer(t)
+	a := publishing(t, p, map[string]any{"rate": 5})
+	if l, b := a.pub.lim.Limit(), a.pub.lim.Burst(); l != 5 || b != 5 {
+		t.Fatalf("limit %v burst %d, want 5 and 5", l, b)
+	}
+	a = publishing(t, p, nil)
+	if l := a.pub.lim.Limit(); l != DefaultRate {
+		t.Fatalf("default limit %v, want %d", l, DefaultRate)
+	}
+}
