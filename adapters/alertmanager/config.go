@@ -119,7 +119,7 @@ func (c Config) validate() (settingsOf, error) {
 	}
 	seen := map[string]bool{}
 	for i, raw := range c.URLs {
-		u, err := checkURL(raw)
+		u, err := checkURL(raw, false)
 		if err != nil {
 			fail(fmt.Sprintf("urls[%d]", i), "%s", err)
 			continue
@@ -134,7 +134,7 @@ func (c Config) validate() (settingsOf, error) {
 		out.shown = append(out.shown, showURL(u))
 	}
 	if c.GeneratorURL != nil {
-		if _, err := checkURL(*c.GeneratorURL); err != nil {
+		if _, err := checkURL(*c.GeneratorURL, true); err != nil { // a dashboard link may name a view (#alerts)
 			fail("generator_url", "%s", err)
 		} else {
 			out.generator = *c.GeneratorURL
@@ -198,9 +198,9 @@ func (c Config) validate() (settingsOf, error) {
 	return out, nil
 }
 
-// checkURL accepts an absolute http or https URL with a host; its errors
-// do not show userinfo.
-func checkURL(raw string) (*url.URL, error) {
+// checkURL accepts an absolute http or https URL with a host, and a
+// #fragment only when fragment is true; its errors do not show userinfo.
+func checkURL(raw string, fragment bool) (*url.URL, error) {
 	const want = `expected an absolute http or https URL, like "http://127.0.0.1:9093"`
 	if raw == "" {
 		return nil, errors.New(want + "; got an empty string")
@@ -218,7 +218,7 @@ func checkURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("%s; got the scheme %q", want, u.Scheme)
 	case u.Host == "" || u.Hostname() == "":
 		return nil, fmt.Errorf("%s; got %q, without a host", want, showURL(u))
-	case u.Fragment != "":
+	case u.Fragment != "" && !fragment:
 		return nil, fmt.Errorf("%s; got %q with a #fragment", want, showURL(u))
 	}
 	return u, nil

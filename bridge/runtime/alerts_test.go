@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -182,4 +183,64 @@ func TestAlertsInTheRunningBridge(t *testing.T) {
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	iutil.WaitFor(t, what, 20*time.Second, 10*time.Millisecond, cond)
+}
+
+// configs/grafana-dashboard.json and configs/prometheus-rules.yml use only
+// metrics the running bridge has, with labels those metrics have.
+func TestDashboardAndPrometheusRulesUseRealMetrics(t *testing.T) {
+	r := newRig(t, 20, 3, 1<<12)
+	r.converge(fresh(r))
+	fams, err := r.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]map[string]bool{}
+	for _, f := range fams {
+		ls := map[string]bool{}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				ls[l.GetName()] = true
+			}
+		}
+		labels[f.GetName()] = ls
+	}
+	use := regexp.MustCompile(`(acdbridge_[a-z0-9_]+)(\{([^}]*)\})?`)
+	matcher := regexp.MustCompile(`([a-z_]+)\s*(=~|!~|!=|=)`)
+	for _, file := range []string{"../../configs/grafana-dashboard.json", "../../configs/prometheus-rules.yml", "../../configs/prometheus-rules.test.yml"} {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(file, ".json") {
+			var v any
+			if err := json.Unmarshal(raw, &v); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+		}
+		n := 0
+		for _, m := range use.FindAllStringSubmatch(string(raw), -1) {
+			name := m[1]
+			if _, ok := labels[name]; !ok {
+				for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+					if base, cut := strings.CutSuffix(name, suffix); cut && labels[base] != nil {
+						name = base
+					}
+				}
+			}
+			have, ok := labels[name]
+			if !ok {
+				t.Errorf("%s uses %s, which the bridge does not have", file, m[1])
+				continue
+			}
+			n++
+			for _, lm := range matcher.FindAllStringSubmatch(m[3], -1) {
+				if lm[1] != "le" && !have[lm[1]] {
+					t.Errorf("%s: %s has no label %q (it has %v)", file, name, lm[1], have)
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s uses no acdbridge metric", file)
+		}
+	}
 }

@@ -1,0 +1,281 @@
+//go:build integration
+
+package alertmanager_test
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acdbridge/acdbridge/internal/testutil"
+)
+
+// The whole path against a real Alertmanager (Debian's
+// prometheus-alertmanager, started by scripts/integration.d/40-alertmanager.sh):
+// the simulator (acdbridge simulate) with a queue no agent serves; the
+// bridge (acdbridge run, ACDBRIDGE_BIN) with a rule on that queue and this
+// adapter; customers posted into the queue make it cross the threshold, the
+// alert shows in Alertmanager's GET /api/v2/alerts, and when the customers
+// give up waiting it resolves there.
+func TestAlertReachesARealAlertmanager(t *testing.T) {
+	am := os.Getenv("ACDBRIDGE_IT_ALERTMANAGER")
+	bin := os.Getenv("ACDBRIDGE_BIN")
+	if am == "" || bin == "" {
+		t.Fatal("ACDBRIDGE_IT_ALERTMANAGER and ACDBRIDGE_BIN must be set: run make integration (scripts/integration.d/40-alertmanager.sh)")
+	}
+	dir := t.TempDir()
+	const simToken, apiToken = "it-sim-token", "it-supervisor-token"
+	scenario := filepath.Join(dir, "scenario.hcl")
+	os.WriteFile(scenario, []byte(`seed  = 7
+speed = 5
+customers {
+  patience_median = "30s"
+}
+queue "support" {
+  rate_per_minute = 0
+}
+queue "escalations" {
+  rate_per_minute = 0
+}
+agents "staff" {
+  count  = 2
+  queues = ["support"]
+}
+`), 0o644)
+	sim := exec.Command(bin, "simulate", "--listen", "127.0.0.1:0", "--token", simToken, "--scenario", scenario, "--heartbeat", "1s")
+	simOut := start(t, sim)
+	simURL := waitLine(t, simOut, regexp.MustCompile(`listening on (http://\S+)`))
+
+	sum := sha256.Sum256([]byte(apiToken))
+	cfg := filepath.Join(dir, "bridge.hcl")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir = %q
+source "remote_support" {
+  url           = %q
+  token         = env("ACDBRIDGE_SOURCE_TOKEN")
+  poll_interval = "1s"
+}
+bus {
+  listen = "-"
+}
+api {
+  listen = "127.0.0.1:0"
+  token "lead" {
+    role   = "supervisor"
+    sha256 = %q
+  }
+}
+rule "escalations_waiting" {
+  queues      = ["escalations"]
+  when        = "waiting >= 1"
+  for         = "1s"
+  severity    = "critical"
+  labels      = { team = "tier2" }
+  annotations = { summary = "${waiting} waiting in ${queue}" }
+}
+adapter "alertmanager" "am" {
+  urls            = [%q]
+  generator_url   = "http://127.0.0.1:8080/#alerts"
+  resend_interval = "2s"
+}
+`, filepath.Join(dir, "data"), simURL, hex.EncodeToString(sum[:]), am)), 0o644)
+	run := exec.Command(bin, "run", "--config", cfg)
+	run.Env = append(os.Environ(), "ACDBRIDGE_SOURCE_TOKEN="+simToken)
+	runOut := start(t, run)
+	apiURL := waitLine(t, runOut, regexp.MustCompile(`api: metrics, health and readiness on (http://\S+) `))
+	waitFor(t, "the bridge to be ready", func() bool { st, _ := get(apiURL+"/readyz", ""); return st == 200 })
+
+	// The supervisor sees the rule, read-only (from the file).
+	if st, body := get(apiURL+"/api/v1/rules/escalations_waiting", apiToken); st != 200 || !strings.Contains(body, `"read_only":true`) {
+		t.Fatalf("GET the rule: %d %s", st, body)
+	}
+	for i := range 3 {
+		body := fmt.Sprintf(`{"queue":"escalations","name":"Customer %d","email":"c%d@example.com","problem":"escalated"}`, i, i)
+		req, _ := http.NewRequest("POST", simURL+"/v1/requests", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+simToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("POST /v1/requests: %d %s", resp.StatusCode, b)
+		}
+	}
+
+	// Firing in Alertmanager, with everything the rule said.
+	var firing amAlert
+	waitFor(t, "the alert in Alertmanager", func() bool {
+		as := amAlerts(t, am)
+		if len(as) == 1 && as[0].Status.State == "active" {
+			firing = as[0]
+			return true
+		}
+		return false
+	})
+	wantLabels := map[string]string{"alertname": "escalations_waiting", "queue": "escalations", "severity": "critical", "team": "tier2"}
+	for k, v := range wantLabels {
+		if firing.Labels[k] != v {
+			t.Errorf("label %s = %q, want %q (labels %v)", k, firing.Labels[k], v, firing.Labels)
+		}
+	}
+	if !regexp.MustCompile(`^[123] waiting in escalations$`).MatchString(firing.Annotations["summary"]) {
+		t.Errorf("summary %q", firing.Annotations["summary"])
+	}
+	if firing.GeneratorURL != "http://127.0.0.1:8080/#alerts" || !firing.EndsAt.After(time.Now()) || firing.StartsAt.IsZero() {
+		t.Errorf("firing alert: %+v", firing)
+	}
+	if st, body := get(apiURL+"/api/v1/alerts", apiToken); st != 200 || !strings.Contains(body, `"status":"firing"`) {
+		t.Errorf("the bridge's /api/v1/alerts: %d %s", st, body)
+	}
+
+	// The customers give up; the alert resolves, in Alertmanager too: its
+	// endsAt is set to the past, and it leaves the active alerts.
+	waitFor(t, "the alert to resolve in Alertmanager", func() bool {
+		as := amAlertsAll(t, am)
+		return len(as) == 0 || (len(as) == 1 && !as[0].EndsAt.After(time.Now()))
+	})
+	if st, body := get(apiURL+"/api/v1/alerts", apiToken); st != 200 || !strings.Contains(body, `"status":"resolved"`) {
+		t.Errorf("the bridge's /api/v1/alerts after the resolution: %d %s", st, body)
+	}
+	if as := amAlerts(t, am); len(as) != 0 {
+		t.Errorf("still active in Alertmanager: %+v", as)
+	}
+}
+
+// promtool accepts configs/prometheus-rules.yml, and its unit tests pass.
+func TestPrometheusRules(t *testing.T) {
+	promtool := os.Getenv("ACDBRIDGE_IT_PROMTOOL")
+	if promtool == "" {
+		t.Fatal("ACDBRIDGE_IT_PROMTOOL must be set: run make integration (scripts/integration.d/40-alertmanager.sh)")
+	}
+	for _, args := range [][]string{
+		{"check", "rules", "prometheus-rules.yml"},
+		{"test", "rules", "prometheus-rules.test.yml"},
+	} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = "../../configs"
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+type amAlert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Status       struct {
+		State string `json:"state"`
+	} `json:"status"`
+}
+
+// amAlerts is Alertmanager's alerts named escalations_waiting (active ones).
+func amAlerts(t *testing.T, am string) []amAlert {
+	return queryAM(t, am+"/api/v2/alerts?filter="+url.QueryEscape(`alertname="escalations_waiting"`))
+}
+
+// amAlertsAll includes silenced, inhibited and unprocessed ones.
+func amAlertsAll(t *testing.T, am string) []amAlert {
+	return queryAM(t, am+"/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true&filter="+url.QueryEscape(`alertname="escalations_waiting"`))
+}
+
+func queryAM(t *testing.T, u string) []amAlert {
+	t.Helper()
+	st, body := get(u, "")
+	if st != 200 {
+		t.Fatalf("GET %s: %d %s", u, st, body)
+	}
+	var as []amAlert
+	if err := json.Unmarshal([]byte(body), &as); err != nil {
+		t.Fatalf("GET %s: %v: %s", u, err, body)
+	}
+	return as
+}
+
+func get(u, token string) (int, string) {
+	req, _ := http.NewRequest("GET", u, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// start starts cmd, its stdout readable line by line; the test's end kills
+// it and, if the test failed, logs its stderr.
+func start(t *testing.T, cmd *exec.Cmd) *bufio.Scanner {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &testutil.SyncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s", filepath.Base(cmd.Path), stderr.String())
+		}
+	})
+	return bufio.NewScanner(out)
+}
+
+// waitLine reads lines until one matches re and returns its first group;
+// the lines after it are drained in the background.
+func waitLine(t *testing.T, sc *bufio.Scanner, re *regexp.Regexp) string {
+	t.Helper()
+	found := make(chan string, 1)
+	go func() {
+		sent := false
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil && !sent {
+				found <- m[1]
+				sent = true
+			}
+		}
+		if !sent {
+			close(found)
+		}
+	}()
+	select {
+	case s, ok := <-found:
+		if !ok {
+			t.Fatalf("the output ended without a line like %s", re)
+		}
+		return s
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no line like %s in 60 s", re)
+	}
+	return ""
+}
+
+// waitFor polls cond until it holds (a hang guard, not a timing assertion).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	testutil.WaitFor(t, what, 3*time.Minute, 200*time.Millisecond, cond)
+}
