@@ -44,6 +44,7 @@ const sessionAlertWindow = time.Hour
 // alerting owns the rule engine; it is safe for concurrent use (the API
 // calls it).
 type alerting struct {
+	pubMu    sync.Mutex // one publisher at a time, so that transitions keep their order
 	mu       sync.Mutex
 	engine   *monitors.Engine
 	origin   map[string]string        // rule → api.OriginConfig or api.OriginAPI
@@ -347,6 +348,8 @@ func (b *Bridge) publishAlerts(ctx context.Context) {
 	if al == nil || bs == nil {
 		return
 	}
+	al.pubMu.Lock()
+	defer al.pubMu.Unlock()
 	todo := al.take()
 	for i, a := range todo {
 		pctx, cancel := context.WithTimeout(ctx, publishTimeout)
