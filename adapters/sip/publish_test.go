@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	goldenfile "github.com/acdbridge/acdbridge/adapters/internal/golden"
 	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
@@ -89,39 +90,10 @@ func expectPresence(t *testing.T, p *Peer, aor string, busy bool, activity strin
 	}
 }
 
+// golden compares got with testcases/name (-update rewrites it).
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testcases", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Fatalf("differs from %s (go test -update rewrites it):\n%s", path, lineDiff(string(want), got))
-	}
-}
-
-// lineDiff shows the first lines that differ.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return "line " + itoa(i+1) + ":\nwant: " + wl + "\ngot:  " + gl
-		}
-	}
-	return "(same lines)"
+	goldenfile.Compare(t, filepath.Join("testcases", name), got, *update)
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	goldenfile "github.com/acdbridge/acdbridge/adapters/internal/golden"
 )
 
 // step is one message of a reference capture.
@@ -169,7 +171,7 @@ func TestPeerAnswersAsTheReference(t *testing.T) {
 				want := normalize(s.msg, 5070, capPort)
 				have := normalize(got, p.Port, port)
 				if want != have {
-					t.Fatalf("message %d (after %q):\n%s\n--- the peer answered:\n%s", i, firstLine(lastExpected), lineDiff(want, have), have)
+					t.Fatalf("message %d (after %q):\n%s\n--- the peer answered:\n%s", i, firstLine(lastExpected), goldenfile.LineDiff(want, have), have)
 				}
 				lastExpected = s.msg
 			}

@@ -17,7 +17,6 @@ package sip
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -55,12 +54,11 @@ func availabilityOf(it sdk.Availability) availability {
 // counters count what went wrong on the wire; Health shows them.
 type counters struct {
 	malformed  atomic.Uint64 // SIP that did not parse, or requests missing what they need
-	badBodies  atomic.Uint64 // documents that are not the XML expected
 	unexpected atomic.Uint64 // responses the state machines did not expect
 }
 
 func (c *counters) String() string {
-	return fmt.Sprintf("malformed SIP %d, bad documents %d, unexpected responses %d", c.malformed.Load(), c.badBodies.Load(), c.unexpected.Load())
+	return fmt.Sprintf("malformed SIP %d, unexpected responses %d", c.malformed.Load(), c.unexpected.Load())
 }
 
 // Adapter shows agents' availability as SIP presence.
@@ -345,6 +343,3 @@ func (a *Adapter) slog() *slog.Logger { return slog.New(slogHandler{a: a, min: s
 // through it, outside any user agent) to the first adapter, errors only:
 // otherwise its warnings go to stderr through the log package.
 var quietDefault sync.Once
-
-// errNotConfigured is returned when a call comes before Configure.
-var errNotConfigured = errors.New("not configured")
