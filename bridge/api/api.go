@@ -36,6 +36,7 @@ type Views struct {
 	Queues   func() any
 	Adapters func() any
 	Rules    Rules // /api/v1/rules and /api/v1/alerts (rules.go); nil: none
+	Codes    Codes // POST /api/v1/connection-codes (codes.go); nil: none
 }
 
 // New listens on addr and builds the handler: metrics from gatherer,
@@ -65,6 +66,7 @@ func New(addr string, gatherer prometheus.Gatherer, checks map[string]Check, vie
 	})
 	a := auth{tokens: tokens}
 	routeRules(mux, a, views.Rules)
+	routeCodes(mux, a, views.Codes)
 	for path, view := range map[string]func() any{"/api/v1/agents": views.Agents, "/api/v1/queues": views.Queues, "/api/v1/adapters": views.Adapters} {
 		if view == nil {
 			continue

@@ -68,5 +68,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newSessionsCmd())
 	root.AddCommand(newReportCmd())
 	root.AddCommand(newReviewCmd())
+	root.AddCommand(newCodesCmd())
 	return root
 }

@@ -180,6 +180,7 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 	if cfg.API.Listen != "" {
 		views := b.views()
 		views.Rules = b.Rules()
+		views.Codes = sourceCodes{src}
 		srv, err := api.New(cfg.API.Listen, b.opts.Registry, map[string]api.Check{"source": b.sourceReady, "bus": bs.Ready, "adapters": b.adaptersReady}, views, b.apiTokens(), b.log.Named("api"))
 		if err != nil {
 			return err
