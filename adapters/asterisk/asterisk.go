@@ -26,6 +26,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/ledger"
 	"github.com/acdbridge/acdbridge/adapters/internal/reconnect"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
@@ -62,9 +63,9 @@ type Adapter struct {
 	ready   chan struct{}      // closed while sess is set
 	lastErr error
 	health  sdk.Health
-	applied map[string]uint64           // newest version applied per agent
-	desired map[string]sdk.Availability // newest desired availability per agent
-	reasons map[string]bool             // every reason the bridge paused with
+	reasons map[string]bool // every reason the bridge paused with
+
+	versions *ledger.Ledger // applied and desired versions per agent
 }
 
 var _ sdk.AvailabilityAdapter = (*Adapter)(nil)
@@ -76,9 +77,9 @@ func New(logger hclog.Logger) *Adapter {
 	}
 	return &Adapter{
 		log: logger, keepalive: 20 * time.Second, minBackoff: 500 * time.Millisecond, maxBackoff: 30 * time.Second, authBackoff: 30 * time.Second,
-		ready:   make(chan struct{}),
-		health:  sdk.Health{Status: sdk.Down, Message: "not configured"},
-		applied: map[string]uint64{}, desired: map[string]sdk.Availability{}, reasons: map[string]bool{},
+		ready:    make(chan struct{}),
+		health:   sdk.Health{Status: sdk.Down, Message: "not configured"},
+		versions: ledger.New(), reasons: map[string]bool{},
 	}
 }
 
@@ -184,7 +185,7 @@ func (a *Adapter) loop(ctx context.Context, cfg settingsOf) {
 func (a *Adapter) serve(ctx context.Context, c *conn, cfg settingsOf, version string) error {
 	a.log.Info("logged in", "address", cfg.address, "ami_version", version)
 	a.op.Lock()
-	if desired := a.desiredState(); len(desired) > 0 {
+	if desired := a.versions.Desired(); len(desired) > 0 {
 		for _, r := range a.converge(ctx, c, cfg, desired) {
 			if r.Outcome == sdk.Retryable || r.Outcome == sdk.Permanent {
 				a.log.Warn("reconcile after connecting", "agent", r.AgentID, "outcome", r.Outcome, "message", r.Message)
@@ -228,17 +229,6 @@ func (a *Adapter) keepAlive(ctx context.Context, c *conn, cfg settingsOf) error 
 			}
 		}
 	}
-}
-
-func (a *Adapter) desiredState() []sdk.Availability {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make([]sdk.Availability, 0, len(a.desired))
-	for _, d := range a.desired {
-		out = append(out, d)
-	}
-	slices.SortFunc(out, func(x, y sdk.Availability) int { return strings.Compare(x.AgentID, y.AgentID) })
-	return out
 }
 
 // session waits up to the timeout for a logged-in connection. It does not
@@ -309,18 +299,14 @@ func (a *Adapter) take(cfg settingsOf, it sdk.Availability, reconcile bool) (str
 		res.Message = fmt.Sprintf("no %q identity for this agent: not a queue member in Asterisk", cfg.identity)
 		return "", res
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	last, seen := a.applied[it.AgentID]
-	if seen && (it.Version < last || it.Version == last && !reconcile) {
-		res.Message = fmt.Sprintf("version %d already applied (newest %d)", it.Version, last)
+	if msg, ok := a.versions.Take(it, reconcile); !ok {
+		res.Message = msg
 		return "", res
 	}
-	if d, ok := a.desired[it.AgentID]; !ok || d.Version <= it.Version {
-		a.desired[it.AgentID] = it
-	}
 	if !it.Available {
+		a.mu.Lock()
 		a.reasons[truncReason(it.Reason)] = true
+		a.mu.Unlock()
 	}
 	return iface, nil
 }
@@ -331,11 +317,7 @@ func (a *Adapter) done(it sdk.Availability, msg string, err error) sdk.Result {
 		res.Outcome, res.Message = outcomeOf(err), err.Error()
 		return res
 	}
-	a.mu.Lock()
-	if it.Version > a.applied[it.AgentID] {
-		a.applied[it.AgentID] = it.Version
-	}
-	a.mu.Unlock()
+	a.versions.Applied(it)
 	return res
 }
 

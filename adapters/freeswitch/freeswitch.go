@@ -27,6 +27,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/ledger"
 	"github.com/acdbridge/acdbridge/adapters/internal/reconnect"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
@@ -58,10 +59,10 @@ type Adapter struct {
 	ready   chan struct{}      // closed while sess is set
 	lastErr error
 	health  sdk.Health
-	applied map[string]uint64           // newest version applied per agent
-	desired map[string]sdk.Availability // newest desired availability per agent
-	owned   map[string]bool             // agent names the bridge set to the busy status, as far as known
-	dirty   bool                        // owned changed since the state file was written
+	owned   map[string]bool // agent names the bridge set to the busy status, as far as known
+	dirty   bool            // owned changed since the state file was written
+
+	versions *ledger.Ledger // applied and desired versions per agent
 }
 
 var _ sdk.AvailabilityAdapter = (*Adapter)(nil)
@@ -73,9 +74,9 @@ func New(logger hclog.Logger) *Adapter {
 	}
 	return &Adapter{
 		log: logger, minBackoff: 500 * time.Millisecond, maxBackoff: 30 * time.Second, authBackoff: 30 * time.Second,
-		ready:   make(chan struct{}),
-		health:  sdk.Health{Status: sdk.Down, Message: "not configured"},
-		applied: map[string]uint64{}, desired: map[string]sdk.Availability{}, owned: map[string]bool{},
+		ready:    make(chan struct{}),
+		health:   sdk.Health{Status: sdk.Down, Message: "not configured"},
+		versions: ledger.New(), owned: map[string]bool{},
 	}
 }
 
@@ -189,7 +190,7 @@ func (a *Adapter) loop(ctx context.Context, cfg settingsOf) {
 func (a *Adapter) serve(ctx context.Context, c *conn, cfg settingsOf) error {
 	a.log.Info("authenticated", "address", cfg.address)
 	a.op.Lock()
-	if desired := a.desiredState(); len(desired) > 0 {
+	if desired := a.versions.Desired(); len(desired) > 0 {
 		for _, r := range a.process(ctx, c, cfg, desired, true) {
 			if r.Outcome == sdk.Retryable || r.Outcome == sdk.Permanent {
 				a.log.Warn("reconcile after connecting", "agent", r.AgentID, "outcome", r.Outcome, "message", r.Message)
@@ -224,17 +225,6 @@ func (a *Adapter) serve(ctx context.Context, c *conn, cfg settingsOf) error {
 		return ctx.Err()
 	}
 	return err
-}
-
-func (a *Adapter) desiredState() []sdk.Availability {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make([]sdk.Availability, 0, len(a.desired))
-	for _, d := range a.desired {
-		out = append(out, d)
-	}
-	slices.SortFunc(out, func(x, y sdk.Availability) int { return strings.Compare(x.AgentID, y.AgentID) })
-	return out
 }
 
 // session waits up to the timeout for an authenticated connection. It does
@@ -298,15 +288,9 @@ func (a *Adapter) take(cfg settingsOf, it sdk.Availability, reconcile bool) (str
 		res.Outcome, res.Message = sdk.Permanent, err.Error()
 		return "", res
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	last, seen := a.applied[it.AgentID]
-	if seen && (it.Version < last || it.Version == last && !reconcile) {
-		res.Message = fmt.Sprintf("version %d already applied (newest %d)", it.Version, last)
+	if msg, ok := a.versions.Take(it, reconcile); !ok {
+		res.Message = msg
 		return "", res
-	}
-	if d, ok := a.desired[it.AgentID]; !ok || d.Version <= it.Version {
-		a.desired[it.AgentID] = it
 	}
 	return name, nil
 }
@@ -317,11 +301,7 @@ func (a *Adapter) done(it sdk.Availability, msg string, err error) sdk.Result {
 		res.Outcome, res.Message = outcomeOf(err), err.Error()
 		return res
 	}
-	a.mu.Lock()
-	if it.Version > a.applied[it.AgentID] {
-		a.applied[it.AgentID] = it.Version
-	}
-	a.mu.Unlock()
+	a.versions.Applied(it)
 	return res
 }
 
