@@ -145,9 +145,6 @@ func (s *Syncer) retryRecordings(ctx context.Context) {
 			continue
 		}
 		s.log.Info("recording stored after a retry", "session", x.ID)
-		if s.opts.OnArchived != nil {
-			s.opts.OnArchived(ctx, x)
-		}
 	}
 }
 

@@ -51,8 +51,13 @@ type Options struct {
 	BackoffMax    time.Duration // default 30 s
 	PageSize      int           // sessions per list call (default 1000)
 	Logger        hclog.Logger
-	// OnArchived, when set, is called with each session once it is
-	// archived (its recording stored, or failed and to be retried).
+	// OnArchived, when set, is called with each session once its record
+	// is archived (its recording stored, or failed and to be retried
+	// later without another call). A session archived again (a range
+	// sync over sessions real time archived with a failed recording, a
+	// record that changed) is passed again: a consumer must be idempotent
+	// by session id. Calls come from the syncer's goroutines, one batch
+	// at a time, after the batch's transaction committed.
 	OnArchived func(context.Context, archive.Session)
 	// Progress, when set, is called as a range sync advances.
 	Progress func(Progress)
