@@ -42,7 +42,8 @@ type Peer struct {
 	cancel context.CancelFunc
 	Port   int
 
-	// Users turns digest authentication on: user name = password.
+	// Users turns digest authentication on: user name = password (set it
+	// with SetUsers once the peer runs).
 	Users map[string]string
 	Nonce string
 
@@ -114,6 +115,9 @@ func NewPeer(t testing.TB) *Peer {
 	t.Cleanup(p.Close)
 	return p
 }
+
+// SetUsers turns digest authentication on: user name = password.
+func (p *Peer) SetUsers(users map[string]string) { p.mu.Lock(); p.Users = users; p.mu.Unlock() }
 
 // Addr is the peer's host:port.
 func (p *Peer) Addr() string { return fmt.Sprintf("127.0.0.1:%d", p.Port) }
@@ -248,13 +252,16 @@ func hasTag(to *sip.ToHeader) bool {
 
 // authorized checks Proxy-Authorization, or answers 407.
 func (p *Peer) authorized(req *sip.Request, tx sip.ServerTransaction) bool {
-	if len(p.Users) == 0 {
+	p.mu.Lock()
+	users := p.Users
+	p.mu.Unlock()
+	if len(users) == 0 {
 		return true
 	}
 	if h := req.GetHeader("Proxy-Authorization"); h != nil {
 		cred, err := digest.ParseCredentials(h.Value())
 		if err == nil && cred.Nonce == p.Nonce {
-			if pass, ok := p.Users[cred.Username]; ok {
+			if pass, ok := users[cred.Username]; ok {
 				want, _ := digest.Digest(&digest.Challenge{Realm: peerRealm, Nonce: p.Nonce, QOP: []string{"auth"}, Algorithm: cred.Algorithm},
 					digest.Options{Method: req.Method.String(), URI: cred.URI, Username: cred.Username, Password: pass, Cnonce: cred.Cnonce, Count: cred.Nc})
 				if want != nil && want.Response == cred.Response {

@@ -39,7 +39,7 @@ type publisher struct {
 type agentPubs struct {
 	mu       sync.Mutex // one change of this agent at a time
 	aor      string
-	presence *publication
+	presence *publication // set under the publisher's mu too
 	dialog   *publication
 }
 
@@ -166,10 +166,13 @@ func (p *publisher) set(ctx context.Context, it sdk.Availability) sdk.Result {
 			return res
 		}
 		ap.aor = aor
-		ap.presence = p.newPublication(uri, EventPresence, TypePIDF)
+		pres, dlg := p.newPublication(uri, EventPresence, TypePIDF), (*publication)(nil)
 		if p.cfg.dialogInfo {
-			ap.dialog = p.newPublication(uri, EventDialog, TypeDialogInfo)
+			dlg = p.newPublication(uri, EventDialog, TypeDialogInfo)
 		}
+		p.mu.Lock() // the refresher reads them under p.mu
+		ap.presence, ap.dialog = pres, dlg
+		p.mu.Unlock()
 	}
 	for _, pb := range []*publication{ap.presence, ap.dialog} {
 		if pb != nil {

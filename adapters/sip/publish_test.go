@@ -200,7 +200,7 @@ func TestPublishGolden(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := NewPeer(t)
-			p.Users = tc.users
+			p.SetUsers(tc.users)
 			tc.run(t, p)
 			golden(t, tc.name+".txt", p.Transcript())
 		})

@@ -97,7 +97,7 @@ func TestPeerAnswersAsTheReference(t *testing.T) {
 			transport, capPort, steps := readCapture(t, name)
 			p := NewPeer(t)
 			if strings.Contains(name, "auth") {
-				p.Users = map[string]string{"alice": "alicepw", "bob": "bobpw"}
+				p.SetUsers(map[string]string{"alice": "alicepw", "bob": "bobpw"})
 			}
 			var send func(string)
 			var recv func() string
