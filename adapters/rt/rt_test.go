@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	goldenfile "github.com/acdbridge/acdbridge/adapters/internal/golden"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -75,23 +75,11 @@ const withToken = `{"url": "URL", "token": "1-14-3d6e4e51659a4cf5a0f709d56032ba8
 
 const withBasic = `{"url": "URL", "username": "acdbridge", "password": "s3cret"}`
 
-// golden compares got with testcases/name, or rewrites it with -update.
+// golden compares got with testcases/name (go test ./adapters/rt -update
+// rewrites it).
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testcases", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./adapters/rt -update writes it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test ./adapters/rt -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	goldenfile.Compare(t, filepath.Join("testcases", name), got, *update)
 }
 
 func resultLine(r sdk.Result) string {
