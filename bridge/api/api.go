@@ -35,8 +35,9 @@ type Views struct {
 	Agents   func() any
 	Queues   func() any
 	Adapters func() any
-	Rules    Rules // /api/v1/rules and /api/v1/alerts (rules.go); nil: none
-	Codes    Codes // POST /api/v1/connection-codes (codes.go); nil: none
+	Stream   *Stream // the dashboard's GET /api/v1/stream; nil: none
+	Rules    Rules   // /api/v1/rules and /api/v1/alerts (rules.go); nil: none
+	Codes    Codes   // POST /api/v1/connection-codes (codes.go); nil: none
 }
 
 // New listens on addr and builds the handler: metrics from gatherer,
@@ -64,7 +65,8 @@ func New(addr string, gatherer prometheus.Gatherer, checks map[string]Check, vie
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	a := auth{tokens: tokens}
+	a := auth{tokens: tokens, sessions: newSessions()}
+	routeDashboard(mux, a, views.Stream, logger)
 	routeRules(mux, a, views.Rules)
 	routeCodes(mux, a, views.Codes)
 	for path, view := range map[string]func() any{"/api/v1/agents": views.Agents, "/api/v1/queues": views.Queues, "/api/v1/adapters": views.Adapters} {
@@ -75,8 +77,12 @@ func New(addr string, gatherer prometheus.Gatherer, checks map[string]Check, vie
 			writeJSON(w, http.StatusOK, view())
 		})))
 	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if views.Stream != nil {
+		hs.RegisterOnShutdown(views.Stream.Close) // streams never end by themselves
+	}
 	return &Server{
-		hs:  &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
+		hs:  hs,
 		ln:  ln,
 		log: logger,
 	}, nil

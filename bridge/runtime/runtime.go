@@ -63,7 +63,9 @@ type Bridge struct {
 	workers []*dispatch.Worker // one per adapter instance; set before the loop starts
 	dir     *directory.Directory
 	syncer  *sessions.Syncer // real-time archiving (sessions.go); nil when off
-	alerts  *alerting        // threshold rules (alerts.go); set once at start
+	stream  *api.Stream      // the dashboard's; flush touches it (dashboard.go)
+	dash    *dashboard
+	alerts  *alerting // threshold rules (alerts.go); set once at start
 
 	simURL string
 }
@@ -114,6 +116,8 @@ func New(opts Options) (*Bridge, error) {
 		out:     newOutbox(),
 	}
 	opts.Registry.MustRegister(queueCollector{b})
+	b.dash = &dashboard{b: b}
+	b.stream = api.NewStream(b.dash, api.StreamOptions{Window: dashboardWindow}, opts.Logger.Named("dashboard"))
 	return b, nil
 }
 
@@ -431,6 +435,7 @@ func (b *Bridge) flush(ctx context.Context) {
 	b.mu.Lock()
 	out := b.out
 	b.out = newOutbox()
+	b.dash.touch(out)
 	b.mu.Unlock()
 	var failed error
 	try := func(what, id string, f func(context.Context) error) bool {

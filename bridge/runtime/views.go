@@ -4,41 +4,17 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"time"
 
 	"github.com/acdbridge/acdbridge/bridge/api"
 	"github.com/acdbridge/acdbridge/bridge/config"
 	"github.com/acdbridge/acdbridge/bridge/dispatch"
 )
 
-// agentView is one row of GET /api/v1/agents: the agent as last seen, the
-// availability the bridge wants, and the version each adapter confirmed.
-type agentView struct {
-	ID             string            `json:"id"`
-	Name           string            `json:"name"`
-	Status         string            `json:"status"`
-	ActiveSessions int               `json:"active_sessions"`
-	Queues         []string          `json:"queues"`
-	StatusSince    time.Time         `json:"status_since"`
-	Availability   *availabilityView `json:"availability"`
-	Adapters       map[string]uint64 `json:"adapters_applied"`
-}
-
-type availabilityView struct {
-	Available bool      `json:"available"`
-	State     string    `json:"state"`
-	Reason    string    `json:"reason,omitempty"`
-	Version   uint64    `json:"version"`
-	Since     time.Time `json:"since"`
-}
-
-type queueView struct {
-	ID                 string  `json:"id"`
-	Waiting            int     `json:"waiting"`
-	LongestWaitSeconds float64 `json:"longest_wait_seconds"`
-	AgentsLoggedIn     int     `json:"agents_logged_in"`
-	AgentsAvailable    int     `json:"agents_available"`
-}
+// The rows of GET /api/v1/agents and /queues are the dashboard's rows too.
+type (
+	agentView = api.AgentRow
+	queueView = api.QueueRow
+)
 
 type adapterView struct {
 	Type string `json:"type"`
@@ -48,23 +24,12 @@ type adapterView struct {
 func (b *Bridge) views() api.Views {
 	return api.Views{
 		Agents: func() any {
-			applied := map[string]map[string]uint64{}
-			for _, w := range b.workers {
-				applied[w.Status().Name] = w.Applied()
-			}
+			applied := b.appliedNow()
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			out := []agentView{}
 			for _, a := range b.agents.All() {
-				v := agentView{ID: a.ID, Name: a.Name, Status: string(a.Status), ActiveSessions: a.ActiveSessions, Queues: a.Queues,
-					StatusSince: a.StatusSince, Adapters: map[string]uint64{}}
-				if d, ok := b.avail.Get(a.ID); ok {
-					v.Availability = &availabilityView{Available: d.Available, State: string(d.State), Reason: d.Reason, Version: d.Version, Since: d.Since}
-				}
-				for name, m := range applied {
-					v.Adapters[name] = m[a.ID]
-				}
-				out = append(out, v)
+				out = append(out, b.agentRowLocked(a, applied))
 			}
 			return map[string]any{"agents": out, "stale": b.agents.Stale()}
 		},
@@ -76,14 +41,18 @@ func (b *Bridge) views() api.Views {
 			}
 			return map[string]any{"queues": out}
 		},
-		Adapters: func() any {
-			out := []adapterView{}
-			for i, w := range b.workers {
-				out = append(out, adapterView{Type: b.opts.Config.Adapters[i].Type, Status: w.Status()})
-			}
-			return map[string]any{"adapters": out}
-		},
+		Adapters: func() any { return map[string]any{"adapters": b.adapterViews()} },
+		Stream:   b.stream,
 	}
+}
+
+// adapterViews are the rows of GET /api/v1/adapters.
+func (b *Bridge) adapterViews() []adapterView {
+	out := []adapterView{}
+	for i, w := range b.workers {
+		out = append(out, adapterView{Type: b.opts.Config.Adapters[i].Type, Status: w.Status()})
+	}
+	return out
 }
 
 // apiTokens are the configured tokens, or, with none, an admin token made
