@@ -54,6 +54,7 @@ start_rt() {
   # database, the address, logs to files here, mail to a file.
   cp /etc/request-tracker5/RT_SiteConfig.d/*.pm "$dir/RT_SiteConfig.d/"
   cat >"$dir/RT_SiteConfig.d/99-acdbridge-it.pm" <<EOF
+Set(\$DatabaseType, 'SQLite');
 Set(\$DatabaseName, '$dir/rtdb');
 Set(\$WebBaseURL, 'http://127.0.0.1:$port');
 Set(\$WebDomain, '127.0.0.1');
