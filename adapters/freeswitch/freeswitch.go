@@ -261,19 +261,14 @@ func (a *Adapter) session(ctx context.Context) (*conn, settingsOf, error) {
 	return a.sess, *cfg, nil
 }
 
-// outcomeOf is the outcome of an error: FreeSWITCH's refusal, or an agent
-// name that cannot be sent, is permanent; anything about the connection
-// worth retrying.
+// outcomeOf is the outcome of an error: FreeSWITCH's refusal is
+// permanent, anything about the connection worth retrying.
 func outcomeOf(err error) sdk.Outcome {
-	var ae *APIError
-	var ne *nameError
-	if errors.As(err, &ae) || errors.As(err, &ne) {
+	if errors.As(err, new(*APIError)) {
 		return sdk.Permanent
 	}
 	return sdk.Retryable
 }
-
-type nameError struct{ error }
 
 // take checks an item: its agent name, or a result saying why it is
 // skipped. Reconciles take the version already applied too.
