@@ -149,5 +149,10 @@ func checkAgentName(name string) error {
 	}); i >= 0 {
 		return fmt.Errorf("cannot name the mod_callcenter agent %q in a callcenter_config command: expected a name without spaces, control characters, quotes or backslashes (FreeSWITCH splits and unquotes on them), got %q at byte %d", name, name[i:i+1], i)
 	}
+	// mod_event_socket turns any command that mentions both into
+	// "api bgapi unload mod_event_socket" (or reload).
+	if strings.Contains(strings.ToLower(name), "mod_event_socket") {
+		return fmt.Errorf("cannot name the mod_callcenter agent %q in a callcenter_config command: expected a name without \"mod_event_socket\" (FreeSWITCH's event socket rewrites such a command into unloading or reloading itself)", name)
+	}
 	return nil
 }
