@@ -83,16 +83,22 @@ type fixture struct {
 
 func newFixture(t testing.TB, url string, opts sessions.Options) fixture {
 	t.Helper()
-	src, err := source.New(source.Config{URL: url, Token: token, RateLimit: 10000, Burst: 100, BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	st, err := archive.Open(context.Background(), archive.DriverSQLite, filepath.Join(dir, "archive.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newFixtureOn(t, url, opts, st, dir)
+}
+
+// newFixtureOn is newFixture on a store opened by the caller.
+func newFixtureOn(t testing.TB, url string, opts sessions.Options, st *archive.Store, dir string) fixture {
+	t.Helper()
+	src, err := source.New(source.Config{URL: url, Token: token, RateLimit: 10000, Burst: 100, BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts.Source, opts.Store, opts.RecordingsDir = src, st, filepath.Join(dir, "recordings")
 	if opts.BackoffMin == 0 {
 		opts.BackoffMin, opts.BackoffMax = time.Millisecond, 5*time.Millisecond

@@ -3,15 +3,29 @@
 # archive's tests. CI runs as root: PostgreSQL runs as the postgres user
 # the package creates; MariaDB runs with --user=root.
 # Exports ACDBRIDGE_IT_POSTGRES_DSN (a pgx URL) and ACDBRIDGE_IT_MYSQL_DSN
-# (a go-sql-driver DSN). free_port comes from 20-kamailio.sh, sourced first.
-APT_PACKAGES+=(postgresql mariadb-server mariadb-client)
+# (a go-sql-driver DSN).
+APT_PACKAGES+=(postgresql mariadb-server mariadb-client iproute2)
 STARTERS+=(start_sql)
 STOPPERS+=(stop_sql)
+
+# sql_port: a TCP port no socket uses (listening or connected), below the
+# kernel's ephemeral range so that no outgoing connection takes it meanwhile.
+sql_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((10000 + RANDOM % 20000))
+    if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
 
 start_sql() {
   local pgbin pgport myport pgdir="$IT_DIR/postgres" mydir="$IT_DIR/mariadb"
   pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-  pgport="$(free_port)"
+  pgport="$(sql_port)"
   chmod o+x "$IT_DIR"
   mkdir -p "$pgdir"
   chown postgres:postgres "$pgdir"
@@ -26,7 +40,7 @@ start_sql() {
   runuser -u postgres -- "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U acdbridge acdbridge_it
   export ACDBRIDGE_IT_POSTGRES_DSN="postgres://acdbridge@127.0.0.1:$pgport/acdbridge_it?sslmode=disable"
 
-  myport="$(free_port)"
+  myport="$(sql_port)"
   mkdir -p "$mydir"
   mariadb-install-db --no-defaults --datadir="$mydir/data" --user=root --auth-root-authentication-method=socket \
     >"$mydir/install.log" 2>&1

@@ -1,0 +1,54 @@
+//go:build integration
+
+package sessions_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/acdbridge/acdbridge/bridge/archive"
+	"github.com/acdbridge/acdbridge/bridge/sessions"
+)
+
+// A range sync into real PostgreSQL and MariaDB servers (started by
+// scripts/integration.d/30-sql.sh), checked against the simulator's truth.
+func TestSyncRangeIntoSQLServers(t *testing.T) {
+	for _, tc := range []struct{ driver, env string }{
+		{archive.DriverPostgres, "ACDBRIDGE_IT_POSTGRES_DSN"},
+		{archive.DriverMySQL, "ACDBRIDGE_IT_MYSQL_DSN"},
+	} {
+		t.Run(tc.driver, func(t *testing.T) {
+			dsn := os.Getenv(tc.env)
+			if dsn == "" {
+				t.Fatalf("%s is not set: run the integration suite (make integration), which starts the server", tc.env)
+			}
+			ctx := context.Background()
+			st, err := archive.Open(ctx, tc.driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, table := range []string{"session_fields", "session_events", "surveys", "recordings", "sync_state", "sessions"} {
+				if _, err := st.DB().ExecContext(ctx, "DELETE FROM "+table); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Cleanup(func() { st.Close() })
+			eng := newSim(t, 4)
+			ts := serve(t, eng, nil)
+			f := newFixtureOn(t, ts.URL, sessions.Options{PageSize: 40}, st, t.TempDir())
+			since, until := simNow.Add(-3*time.Hour), simNow.Add(-time.Hour)
+			want := truth(t, eng, since, until)
+			if _, err := f.sy.SyncRange(ctx, since, until); err != nil {
+				t.Fatal(err)
+			}
+			checkAgainstTruth(t, st, f.dir, want)
+			// Again: nothing duplicated.
+			if p, err := f.sy.SyncRange(ctx, since, until); err != nil || p.Skipped != int64(len(want)) {
+				t.Fatalf("second sync: %+v, %v", p, err)
+			}
+			checkAgainstTruth(t, st, f.dir, want)
+		})
+	}
+}
