@@ -5,7 +5,6 @@ package rt
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/acdbridge/acdbridge/plugins/sdk"
+	"github.com/acdbridge/acdbridge/simulator"
 )
 
 // itEnv reads the variables scripts/integration.d/50-rt.sh exports.
@@ -56,17 +56,84 @@ func rtGet(t *testing.T, rtURL, token, path string, q url.Values, out any) {
 	}
 }
 
-// TestRealRT: a customer request becomes a ticket in a real Request
-// Tracker 5; after the session ends, the ticket has the session's comment
-// and the status of its resolution. The adapter that handles the session
-// is a new one (as after a restart): it finds the ticket by its tag.
+// simulated is a customer request and the session it became, from the
+// simulator: the request as the bridge hands it to adapters, and the
+// session's whole record.
+func simulated(t *testing.T) (sdk.Request, sdk.Session) {
+	t.Helper()
+	start := time.Now().UTC().Truncate(time.Second)
+	sc := simulator.DefaultScenario(4, 2)
+	sc.Seed = uint64(start.UnixNano()) // ids differ from run to run, as RT keeps its tickets
+	clock := simulator.NewManualClock(start)
+	eng, err := simulator.NewEngine(sc, clock, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := eng.Queues().Queues[0].ID
+	r, err := eng.CreateRequest(simulator.NewRequest{Queue: queue, Name: "Grace Hopper", Email: "grace@example.com",
+		Problem: "The printer prints blank pages", Fields: map[string]string{"serial_number": "PRN-0042", "account": "ACME-42", "os": "Windows 11"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := sdk.Request{ID: r.ID, Queue: r.Queue, Status: r.Status, CreatedAt: r.CreatedAt, Name: r.Name, Email: r.Email,
+		Problem: r.Problem, Fields: r.Fields, ExternalRef: r.ExternalRef, AgentID: r.AgentID, SessionID: r.SessionID}
+	for i := 0; ; i++ {
+		now, err := eng.Request(r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now.Status == "completed" {
+			r = now
+			break
+		}
+		if now.Status == "abandoned" || i > 24*60 {
+			t.Fatalf("the simulated request did not become a session: %+v", now)
+		}
+		clock.Add(time.Minute)
+	}
+	rec, err := eng.Session(r.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sdk.Session{ID: rec.ID, RequestID: rec.RequestID, AgentID: rec.AgentID, Queue: rec.Queue, ExternalRef: rec.ExternalRef,
+		StartedAt: rec.StartedAt, EndedAt: rec.EndedAt, DurationSeconds: rec.DurationSeconds,
+		Customer: sdk.Customer{Name: rec.Customer.Name, Email: rec.Customer.Email}, Fields: rec.Fields,
+		Resolution: rec.Resolution, ReplayURL: rec.ReplayURL,
+		Recording: &sdk.Recording{Size: rec.Recording.Size, SHA256: rec.Recording.SHA256, URL: rec.Recording.URL}}
+	if v := rec.Survey; v != nil {
+		s.Survey = &sdk.Survey{Rating: v.Rating, Comment: v.Comment}
+	}
+	for _, e := range rec.Events {
+		ev := sdk.SessionEvent{At: e.At, Type: e.Type, From: e.From, To: e.To, Text: e.Text}
+		if f := e.File; f != nil {
+			ev.File = &sdk.FileInfo{Name: f.Name, Size: f.Size, Direction: f.Direction}
+		}
+		if d := e.Diagnostics; d != nil {
+			ev.Diagnostics = &sdk.Diagnostics{OS: d.OS, Hostname: d.Hostname, MemoryMB: int64(d.MemoryMB)}
+			for _, sw := range d.Software {
+				ev.Diagnostics.Software = append(ev.Diagnostics.Software, sdk.Software{Name: sw.Name, Version: sw.Version})
+			}
+		}
+		s.Events = append(s.Events, ev)
+	}
+	if len(s.Events) == 0 || s.Resolution == "" {
+		t.Fatalf("the simulated record has no events or resolution: %+v", rec)
+	}
+	return req, s
+}
+
+// TestRealRT: a simulator's customer request becomes a ticket in a real
+// Request Tracker 5; after the session ends, the ticket has the session's
+// comment, with its transcript, and the status of its resolution. The
+// adapter that handles the session is a new one (as after a restart): it
+// finds the ticket by its tag.
 func TestRealRT(t *testing.T) {
 	rtURL, token, user, password := itEnv(t)
 	ctx := context.Background()
 	configure := func(settings map[string]any) *Adapter {
 		t.Helper()
 		settings["url"] = rtURL
-		settings["queues"] = map[string]string{"support/printers": "Printers"}
+		settings["queue"] = "Printers"
 		settings["custom_fields"] = map[string]string{"serial_number": "Serial number", "account": "Account"}
 		js, _ := json.Marshal(settings)
 		a := New(hclog.NewNullLogger())
@@ -75,13 +142,8 @@ func TestRealRT(t *testing.T) {
 		}
 		return a
 	}
+	req, sess := simulated(t)
 
-	// A request as the simulator makes them; its id is new on every run.
-	now := time.Now().UTC().Truncate(time.Second)
-	id := fmt.Sprintf("r-it%d", now.UnixNano())
-	req := sdk.Request{ID: id, Queue: "support/printers", Status: "waiting", CreatedAt: now.Add(-time.Minute),
-		Name: "Grace Hopper", Email: "grace@example.com", Problem: "The printer prints blank pages",
-		Fields: map[string]string{"serial_number": "PRN-0042", "account": "ACME-42", "os": "Windows 11"}}
 	r := configure(map[string]any{"token": token}).HandleRequest(ctx, req)
 	if r.Outcome != sdk.Applied || r.Reference == "" {
 		t.Fatalf("request: %+v", r)
@@ -93,29 +155,16 @@ func TestRealRT(t *testing.T) {
 		t.Fatalf("the request again, with basic authentication: %+v, want ticket %s", again, ticket)
 	}
 
-	sess := sdk.Session{
-		ID: "s-" + strings.TrimPrefix(id, "r-"), RequestID: id, AgentID: "a-0001", Queue: "support/printers",
-		StartedAt: now.Add(-30 * time.Second), EndedAt: now, DurationSeconds: 30,
-		Customer: sdk.Customer{Name: "Grace Hopper", Email: "grace@example.com"},
-		Fields:   req.Fields,
-		Events: []sdk.SessionEvent{
-			{At: now.Add(-29 * time.Second), Type: sdk.EventChat, From: "customer", Text: "It prints blank pages."},
-			{At: now.Add(-20 * time.Second), Type: sdk.EventFileTransfer, From: "agent", File: &sdk.FileInfo{Name: "driver.zip", Size: 1024, Direction: "to_customer"}},
-			{At: now.Add(-10 * time.Second), Type: sdk.EventChat, From: "agent", Text: "Fixed: the new driver is in. Ça marche ?"},
-		},
-		Resolution: "resolved",
-		Survey:     &sdk.Survey{Rating: 5, Comment: "Fixed in minutes"},
-	}
 	s := configure(map[string]any{"token": token}).HandleSession(ctx, sess)
 	if s.Outcome != sdk.Applied || s.Reference != ticket {
 		t.Fatalf("session: %+v, want ticket %s", s, ticket)
 	}
+	wantStatus := map[string]string{"resolved": "resolved", "unresolved": "open"}[sess.Resolution]
 
 	// What RT holds: the ticket's status and custom fields, and the comment.
 	var tk struct {
 		Subject      string
 		Status       string
-		Queue        struct{ ID string }
 		Requestor    []struct{ ID string }
 		CustomFields []struct {
 			Name   string
@@ -123,9 +172,9 @@ func TestRealRT(t *testing.T) {
 		}
 	}
 	rtGet(t, rtURL, token, "ticket/"+ticket, nil, &tk)
-	if tk.Status != "resolved" || tk.Subject != "The printer prints blank pages [acdbridge request "+id+"]" ||
+	if tk.Status != wantStatus || tk.Subject != "The printer prints blank pages [acdbridge request "+req.ID+"]" ||
 		len(tk.Requestor) != 1 || tk.Requestor[0].ID != "grace@example.com" {
-		t.Fatalf("ticket %s: %+v", ticket, tk)
+		t.Fatalf("ticket %s: %+v; want status %q", ticket, tk, wantStatus)
 	}
 	cfs := map[string]string{}
 	for _, cf := range tk.CustomFields {
