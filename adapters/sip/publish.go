@@ -157,7 +157,12 @@ func (p *publisher) set(ctx context.Context, it sdk.Availability) sdk.Result {
 	}
 	user, pass := p.cfg.username, p.cfg.password
 	if u := it.Identities[p.cfg.userIdentity]; u != "" {
-		user, pass = u, it.Identities[p.cfg.passIdent]
+		// The agent's own user name, with its own password or else the
+		// shared one.
+		user = u
+		if pw := it.Identities[p.cfg.passIdent]; pw != "" {
+			pass = pw
+		}
 	}
 	if ap.aor == "" {
 		uri, err := parseURI(aor)

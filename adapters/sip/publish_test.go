@@ -367,3 +367,21 @@ func TestRate(t *testing.T) {
 		t.Fatalf("default limit %v, want %d", l, DefaultRate)
 	}
 }
+
+// TestPublishLargeOverUDP: a PUBLISH over 1300 bytes (long URIs, a long
+// reason, digest credentials) still goes over UDP (sipgo's own limit
+// would refuse it).
+func TestPublishLargeOverUDP(t *testing.T) {
+	p := NewPeer(t)
+	p.SetUsers(map[string]string{"alice": "alicepw"})
+	a := publishing(t, p, map[string]any{"username": "alice", "password": "alicepw", "dialog_info": true})
+	aor := "sip:" + strings.Repeat("a", 100) + "@" + strings.Repeat("b", 100) + ".example.test"
+	it := item("a-1", aor, "in_session", 1)
+	it.Reason = strings.Repeat("remote-support ", 40)
+	expectOutcome(t, a.SetAvailability(context.Background(), []sdk.Availability{it}), sdk.Applied, "published")
+	body := p.State(aor, EventPresence)
+	if len(body) < 1300 {
+		t.Fatalf("the document has %d bytes; the test wants one over 1300", len(body))
+	}
+	expectPresence(t, p, aor, true, "on-the-phone")
+}

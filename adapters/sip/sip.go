@@ -88,7 +88,14 @@ func New(logger hclog.Logger) *Adapter {
 		health:  sdk.Health{Status: sdk.Down, Message: "not configured"},
 		applied: map[string]uint64{},
 	}
-	quietDefault.Do(func() { sip.SetDefaultLogger(slog.New(slogHandler{a: a, min: slog.LevelError})) })
+	quietDefault.Do(func() {
+		sip.SetDefaultLogger(slog.New(slogHandler{a: a, min: slog.LevelError}))
+		// sipgo refuses UDP messages over 1300 bytes (RFC 3261 18.1.1 wants
+		// TCP for them); a PIDF with RPID, long URIs and digest
+		// credentials passes that. Presence servers take such datagrams
+		// (Kamailio reads up to 64 KiB), as they take their own NOTIFYs.
+		sip.UDPMTUSize = maxUDPMessage + 200
+	})
 	return a
 }
 
@@ -125,7 +132,7 @@ func (a *Adapter) Configure(ctx context.Context, s sdk.Settings) error {
 		a.health = sdk.Health{Status: sdk.Up, Message: fmt.Sprintf("publishing to %s over %s", cfg.address, cfg.transport)}
 		a.mu.Unlock()
 		a.log.Info("configured", "instance", s.Instance, "mode", cfg.mode, "address", cfg.address, "transport", cfg.transport,
-			"username", cfg.username, "uri_identity", cfg.uriIdentity, "expires", cfg.expires, "dialog_info", cfg.dialogInfo, "rate", cfg.rate)
+			"username", cfg.username, "uri_identity", cfg.uriIdentity, "expires", cfg.expires.String(), "dialog_info", cfg.dialogInfo, "rate", cfg.rate)
 	case ModeServer:
 		srv, err := newPresenceServer(ctx, a, cfg)
 		if err != nil {
@@ -339,7 +346,11 @@ func (h slogHandler) WithGroup(string) slog.Handler { return h }
 
 func (a *Adapter) slog() *slog.Logger { return slog.New(slogHandler{a: a, min: slog.LevelWarn}) }
 
-// quietDefault gives sipgo's package-wide logger (its connection pools log
-// through it, outside any user agent) to the first adapter, errors only:
-// otherwise its warnings go to stderr through the log package.
+// maxUDPMessage is the largest SIP message sent over UDP.
+const maxUDPMessage = 65000
+
+// quietDefault sets sipgo's package-wide settings once: its logger (its
+// connection pools log through it, outside any user agent) goes to the
+// first adapter, errors only, else its warnings go to stderr through the
+// log package; and its UDP size limit.
 var quietDefault sync.Once

@@ -1,0 +1,221 @@
+//go:build integration
+
+package sip
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acdbridge/acdbridge/internal/testutil"
+)
+
+// TestBridgeToKamailio is the whole path through the bridge binary: the
+// simulator (acdbridge simulate), the bridge (acdbridge run, ACDBRIDGE_BIN)
+// with a directory template giving each agent sip:<id>@example.test and
+// this adapter publishing to the real Kamailio; a watcher subscribed there.
+// A caller joins the agent with a connection code (phone mode): the
+// watcher sees the agent busy; when the session ends, available.
+func TestBridgeToKamailio(t *testing.T) {
+	kam := kamailio(t, "ACDBRIDGE_IT_KAMAILIO_AUTH")
+	bin := os.Getenv("ACDBRIDGE_BIN")
+	if bin == "" {
+		t.Fatal("ACDBRIDGE_BIN is not set: run make integration, which builds bin/acdbridge")
+	}
+	dir := t.TempDir()
+	const simToken = "it-sim-token"
+	domain := "bridge" + runID + ".example.test"
+	scenario := filepath.Join(dir, "scenario.hcl")
+	if err := os.WriteFile(scenario, []byte(`seed       = 11
+speed      = 10 # sessions of 30 s at least (simulated): 3 s here
+start_busy = 0
+sessions {
+  median_duration = "60s"
+  p90_duration    = "90s"
+}
+shifts {
+  length       = "12h"
+  off          = "1h"
+  break_every  = "6h"
+  break_length = "5m"
+}
+queue "support" {
+  rate_per_minute = 0
+}
+agents "staff" {
+  count  = 2
+  queues = ["support"]
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sim := exec.Command(bin, "simulate", "--listen", "127.0.0.1:0", "--token", simToken, "--scenario", scenario, "--heartbeat", "1s")
+	simURL := waitLine(t, startProcess(t, sim), regexp.MustCompile(`listening on (http://\S+)`))
+
+	// The agent on shift: the one to put in a session.
+	var agent string
+	waitFor(t, "an available agent", func() bool {
+		var body struct {
+			Agents []struct{ ID, Status string }
+		}
+		if st := call(t, "GET", simURL+"/v1/monitors/agents", simToken, "", &body); st != 200 {
+			return false
+		}
+		for _, a := range body.Agents {
+			if a.Status == "available" {
+				agent = a.ID
+				return true
+			}
+		}
+		return false
+	})
+	aor := "sip:" + agent + "@" + domain
+
+	// The watcher subscribes first: it sees every change from the start.
+	w := NewWatcher(t, "bob", "bobpw")
+	if res, err := w.Subscribe(t.Context(), kam, "UDP", aor, EventPresence, 300); err != nil || res.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE at Kamailio: %v %v", res, err)
+	}
+
+	cfg := filepath.Join(dir, "bridge.hcl")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir = %q
+source "remote_support" {
+  url           = %q
+  token         = env("ACDBRIDGE_SOURCE_TOKEN")
+  poll_interval = "1s"
+}
+bus {
+  listen = "-"
+}
+api {
+  listen = "127.0.0.1:0"
+}
+directory {
+  template {
+    sip_uri  = "sip:${id}@%s"
+    sip_user = "alice"
+  }
+}
+adapter "sip" "kamailio" {
+  address  = %q
+  password = env("SIP_PASSWORD")
+  username = "nobody" # the agents' own sip_user wins
+  expires  = "2m"
+}
+`, filepath.Join(dir, "data"), simURL, domain, kam)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Per-agent credentials: sip_user from the directory, the password
+	// shared (alice's, in Kamailio's subscriber table).
+	run := exec.Command(bin, "run", "--config", cfg)
+	run.Env = append(os.Environ(), "ACDBRIDGE_SOURCE_TOKEN="+simToken, "SIP_PASSWORD=alicepw")
+	startProcess(t, run)
+
+	w.WaitNotify(t, "the agent available (the bridge's first reconcile)", 0, func(n Notify) bool {
+		p, ok := presenceIn(t, n)
+		return ok && !p.Busy() && p.Note == "available"
+	})
+	seen := len(w.Notifies())
+
+	// Phone mode: a code for the agent, the caller joins, a session starts.
+	var code struct{ Code string }
+	if st := call(t, "POST", simURL+"/v1/connection-codes", simToken, fmt.Sprintf(`{"agent_id":%q,"queue":"support","external_ref":"T-1"}`, agent), &code); st != 201 {
+		t.Fatalf("POST /v1/connection-codes: %d", st)
+	}
+	if st := call(t, "POST", simURL+"/v1/connection-codes/"+code.Code+"/join", simToken, "", nil); st != 200 && st != 201 {
+		t.Fatalf("join: %d", st)
+	}
+	n := w.WaitNotify(t, "the agent busy", seen, func(n Notify) bool {
+		p, ok := presenceIn(t, n)
+		return ok && p.Busy() && len(p.Activities) == 1 && p.Activities[0] == "on-the-phone"
+	})
+	t.Logf("busy: %s", n.State)
+	seen = len(w.Notifies())
+	w.WaitNotify(t, "the agent available after the session", seen, func(n Notify) bool {
+		p, ok := presenceIn(t, n)
+		return ok && !p.Busy()
+	})
+}
+
+func startProcess(t *testing.T, cmd *exec.Cmd) *bufio.Scanner {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &testutil.SyncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s %s stderr:\n%s", filepath.Base(cmd.Path), cmd.Args[1], stderr.String())
+		}
+	})
+	sc := bufio.NewScanner(out)
+	return sc
+}
+
+func waitLine(t *testing.T, sc *bufio.Scanner, re *regexp.Regexp) string {
+	t.Helper()
+	found := make(chan string, 1)
+	go func() {
+		sent := false
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil && !sent {
+				found <- m[1]
+				sent = true
+			}
+		}
+		if !sent {
+			close(found)
+		}
+	}()
+	select {
+	case s, ok := <-found:
+		if !ok {
+			t.Fatalf("the output ended without a line like %s", re)
+		}
+		return s
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no line like %s in 60 s", re)
+	}
+	return ""
+}
+
+// call does one API call with a bearer token and decodes the JSON answer.
+func call(t *testing.T, method, url, token, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, url, err, b)
+		}
+	}
+	if resp.StatusCode >= 300 {
+		t.Logf("%s %s: %d %s", method, url, resp.StatusCode, b)
+	}
+	return resp.StatusCode
+}
