@@ -197,6 +197,7 @@ func (b *Bridge) Run(ctx context.Context, started func()) error {
 			}
 		}()
 		b.say("api: metrics, health and readiness on http://%s (/metrics, /healthz, /readyz)", srv.Addr())
+		b.say("dashboard: http://%s/ (log in with an API token)", srv.Addr())
 	}
 	b.say("bus: NATS at %s; watch it with: acdbridge events tail --url %s", bs.RedactedURL(), bs.RedactedURL())
 

@@ -1,0 +1,295 @@
+//go:build integration
+
+package api_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/acdbridge/acdbridge/internal/testutil"
+)
+
+// The dashboard in a real browser: Debian's Chromium, headless, driven by
+// chromedp, against `acdbridge run` reading `acdbridge simulate`.
+
+func need(t *testing.T, env string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		t.Fatalf("%s is not set; run make integration", env)
+	}
+	return v
+}
+
+func sha(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// proc starts a command, gathers its output, and stops it when the test
+// ends (showing the output if the test failed).
+func proc(t *testing.T, name string, args ...string) *testutil.SyncBuffer {
+	t.Helper()
+	out := &testutil.SyncBuffer{}
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s %s:\n%s", filepath.Base(name), args[0], out.String())
+		}
+	})
+	return out
+}
+
+func waitMatch(t *testing.T, out *testutil.SyncBuffer, re *regexp.Regexp) string {
+	t.Helper()
+	var m []string
+	testutil.WaitFor(t, re.String(), 60*time.Second, 100*time.Millisecond, func() bool {
+		m = re.FindStringSubmatch(out.String())
+		return m != nil
+	})
+	return m[1]
+}
+
+// call is one JSON call with a bearer token.
+func call(t *testing.T, method, url, token string, in, out any) int {
+	t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, body)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, url, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+func TestDashboardInChromium(t *testing.T) {
+	bin := need(t, "ACDBRIDGE_BIN")
+	chromium := need(t, "ACDBRIDGE_IT_CHROMIUM")
+
+	// The simulator, slow enough that an agent we put in a session stays
+	// in it while the test looks.
+	const simToken = "sim-token-for-the-dashboard-test"
+	sim := proc(t, bin, "simulate", "--listen", "127.0.0.1:0", "--token", simToken, "--agents", "120", "--queues", "4", "--seed", "5", "--speed", "1")
+	simURL := waitMatch(t, sim, regexp.MustCompile(`listening on (http://\S+)`))
+
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bridge.hcl")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir = %q
+source "remote_support" {
+  url   = %q
+  token = %q
+}
+bus {
+  listen = "-"
+}
+api {
+  listen = "127.0.0.1:0"
+  token "wallboard" {
+    role   = "viewer"
+    sha256 = %q
+  }
+  token "lead" {
+    role   = "supervisor"
+    sha256 = %q
+  }
+}
+adapter "log" "console" {}
+rule "config_backlog" {
+  queues   = ["*"]
+  when     = "waiting >= 100000"
+  severity = "critical"
+}
+`, filepath.Join(dir, "data"), simURL, simToken, sha("viewer-secret"), sha("lead-secret"))), 0o644)
+	bridge := proc(t, bin, "run", "--config", cfg)
+	base := waitMatch(t, bridge, regexp.MustCompile(`dashboard: (http://127\.0\.0\.1:\d+)/`))
+	testutil.WaitFor(t, "the bridge to be ready", 60*time.Second, 200*time.Millisecond, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+
+	actx, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true), chromedp.Flag("disable-breakpad", true),
+		chromedp.WindowSize(1400, 1000))
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 4*time.Minute) // a hang guard
+	defer cancel()
+
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			shot, _ := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+			if len(shot) > 0 {
+				p := filepath.Join(os.TempDir(), "acdbridge-dashboard-failure.jpg")
+				os.WriteFile(p, shot, 0o644)
+				t.Logf("screenshot: %s", p)
+			}
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	// until waits for a JavaScript expression to hold.
+	until := func(what, expr string) {
+		t.Helper()
+		do(what, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second))(ctx, tg)
+			return err
+		}))
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	login := func(token string) {
+		t.Helper()
+		do("log in", chromedp.WaitVisible(chromedp.CSS("#token")), chromedp.SendKeys(chromedp.CSS("#token"), token),
+			chromedp.Click(chromedp.CSS("#login-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#app")))
+	}
+
+	// The page is a shell: nothing without a login, then a wrong token is
+	// refused next to the field.
+	do("open the page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#login")))
+	do("a wrong token", chromedp.SendKeys(chromedp.CSS("#token"), "nope"), chromedp.Click(chromedp.CSS("#login-form button[type=submit]")))
+	until("the refusal", `document.querySelector("#token-error").textContent.includes("not one configured")`)
+
+	// A supervisor sees agents and queues.
+	login("lead-secret")
+	until("the supervisor's name", `document.querySelector("#who-text").textContent === "Logged in as lead (supervisor)"`)
+	until("agents and queues", `document.querySelectorAll("#agents-table tbody tr").length === 50 && document.querySelectorAll("#queues-table tbody tr").length > 0`)
+	until("every agent counted", `document.querySelector("#agent-counts").textContent.startsWith("120 agents")`)
+	until("the adapter's column", `[...document.querySelectorAll("#agents-head th")].some(th => th.textContent === "Applied at console")`)
+	until("the adapter's health", `document.querySelector("#adapters-table tbody th").textContent === "console"`)
+	until("the config rule, read-only", `[...document.querySelectorAll("#rules-table tbody tr")].some(tr => tr.cells[0].textContent === "config_backlog" && tr.textContent.includes("Read-only (config file)"))`)
+
+	// The page follows the simulator: an agent taken into a session by a
+	// caller with a connection code shows as in session.
+	var agents struct {
+		Agents []struct {
+			ID             string `json:"id"`
+			Status         string `json:"status"`
+			ActiveSessions int    `json:"active_sessions"`
+		} `json:"agents"`
+	}
+	call(t, "GET", simURL+"/v1/monitors/agents", simToken, nil, &agents)
+	agent := ""
+	for _, a := range agents.Agents {
+		if a.Status == "available" && a.ActiveSessions == 0 {
+			agent = a.ID
+			break
+		}
+	}
+	if agent == "" {
+		t.Fatal("no available agent in the simulator")
+	}
+	do("search the agent", chromedp.SendKeys(chromedp.CSS("#f-search"), agent))
+	until("only that agent", `document.querySelectorAll("#agents-table tbody tr").length === 1 && document.querySelector("#agents-table tbody tr").dataset.key === "`+agent+`"`)
+	var code struct {
+		Code string `json:"code"`
+	}
+	if st := call(t, "POST", simURL+"/v1/connection-codes", simToken, map[string]string{"agent_id": agent, "external_ref": "DASH-1"}, &code); st != 201 {
+		t.Fatalf("connection code: %d", st)
+	}
+	if st := call(t, "POST", simURL+"/v1/connection-codes/"+code.Code+"/join", simToken, map[string]string{"name": "Caller"}, nil); st != 201 {
+		t.Fatalf("join: %d", st)
+	}
+	until("the agent in session", `(() => { const tr = document.querySelector("#agents-table tbody tr"); return tr && tr.cells[1].textContent === "In session" && Number(tr.cells[2].textContent) >= 1 && tr.cells[5].textContent.startsWith("Unavailable (In session") })()`)
+	until("the adapter applied it", `document.querySelector("#agents-table tbody tr").cells[6].textContent.startsWith("Applied")`)
+
+	// A supervisor makes a rule, sees a bad condition refused next to the
+	// field, raises the threshold so that it holds, and sees the alert.
+	queue := text("#queues-table tbody th")
+	do("a new rule", chromedp.Click(chromedp.CSS("#new-rule")), chromedp.WaitVisible(chromedp.CSS("#rule-form")),
+		chromedp.SendKeys(chromedp.CSS("#r-name"), "dash_threshold"), chromedp.SendKeys(chromedp.CSS("#r-queues"), queue),
+		chromedp.SendKeys(chromedp.CSS("#r-when"), "waiting >="), chromedp.Click(chromedp.CSS("#rule-save")))
+	until("the refusal next to the condition", `document.querySelector("#r-when").getAttribute("aria-invalid") === "true" && document.querySelector("#r-when-error").textContent !== "" && document.activeElement.id === "r-when"`)
+	do("a condition that does not hold", chromedp.SetValue(chromedp.CSS("#r-when"), "waiting >= 100000"), chromedp.Click(chromedp.CSS("#rule-save")))
+	until("the rule listed", `[...document.querySelectorAll("#rules-table tbody tr")].some(tr => tr.cells[0].textContent === "dash_threshold" && tr.cells[3].textContent === "waiting >= 100000")`)
+	do("edit the threshold", chromedp.Click(chromedp.CSS(`button[data-rule="dash_threshold"][data-action="edit"]`)), chromedp.WaitVisible(chromedp.CSS("#rule-form")),
+		chromedp.SetValue(chromedp.CSS("#r-when"), "waiting >= 0"), chromedp.Click(chromedp.CSS("#rule-save")))
+	until("the alert fires", `[...document.querySelectorAll("#alerts-table tbody tr")].some(tr => tr.cells[0].textContent === "Firing" && tr.cells[1].textContent === "dash_threshold" && tr.cells[2].textContent === "`+queue+`")`)
+	until("the queue's rule state", `[...document.querySelectorAll("#queues-table tbody tr")].some(tr => tr.cells[0].textContent === "`+queue+`" && tr.cells[5].textContent.includes("Firing: dash_threshold"))`)
+	if p := os.Getenv("ACDBRIDGE_IT_SCREENSHOT"); p != "" { // a PNG of the page, to look at
+		shot, _ := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		os.WriteFile(p, shot, 0o644)
+	}
+	until("the alert announced", `document.querySelector("#announce").textContent.includes("Alert firing: dash_threshold on `+queue+`")`)
+
+	// A viewer cannot change rules: the page shows the 403 and the rule
+	// stays as it was.
+	do("log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login")))
+	login("viewer-secret")
+	until("the viewer's name", `document.querySelector("#who-text").textContent === "Logged in as wallboard (viewer)"`)
+	until("the rule listed", `!!document.querySelector('button[data-rule="dash_threshold"][data-action="edit"]')`)
+	do("the viewer edits", chromedp.Click(chromedp.CSS(`button[data-rule="dash_threshold"][data-action="edit"]`)), chromedp.WaitVisible(chromedp.CSS("#rule-form")),
+		chromedp.SetValue(chromedp.CSS("#r-when"), "waiting >= 100000"), chromedp.Click(chromedp.CSS("#rule-save")))
+	until("the 403 shown", `document.querySelector("#rule-error").textContent === "Refused (403): token wallboard has the role viewer; this call needs supervisor"`)
+	var rule struct {
+		When string `json:"when"`
+	}
+	if st := call(t, "GET", base+"/api/v1/rules/dash_threshold", "viewer-secret", nil, &rule); st != 200 || rule.When != "waiting >= 0" {
+		t.Fatalf("the rule after the viewer's try: %d %+v", st, rule)
+	}
+	if st := call(t, "PUT", base+"/api/v1/rules/dash_threshold", "viewer-secret", map[string]any{"kind": "queue", "queues": []string{queue}, "when": "waiting >= 1", "severity": "warning"}, nil); st != 403 {
+		t.Fatalf("the viewer's PUT through the API: %d; want 403", st)
+	}
+	// The log names who logged in, never with the token itself.
+	if strings.Contains(bridge.String(), "lead-secret") || strings.Contains(bridge.String(), "viewer-secret") {
+		t.Fatal("a token reached the bridge's log")
+	}
+	sc := bufio.NewScanner(strings.NewReader(bridge.String()))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "dashboard login:") && !strings.Contains(sc.Text(), "token=") {
+			t.Fatalf("a login logged without the token's name: %s", sc.Text())
+		}
+	}
+}
