@@ -230,3 +230,38 @@ func FuzzParseDialogInfo(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseEvent: an Event header value gives a package and an id, or
+// not ok; never a panic, never an upper-case package.
+func FuzzParseEvent(f *testing.F) {
+	for _, s := range []string{"presence", "dialog;id=blf1", `Dialog ; ID="x"`, "", ";id=1", "presence;;", "message-summary"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ev, _, ok := parseEvent(s)
+		if ok && (ev == "" || strings.ToLower(ev) != ev) {
+			t.Fatalf("parseEvent(%q) = %q", s, ev)
+		}
+	})
+}
+
+// FuzzNormalizeURI: an identity gives sip:user@host (or sips:) or an
+// error; a normalized URI normalizes to itself.
+func FuzzNormalizeURI(f *testing.F) {
+	for _, s := range []string{"sip:alice@example.test", "1001", "PJSIP/1001", "sips:bob@EXAMPLE.test:5061;transport=tls", "sip:@x", "alice@x", "sip:a@b?x=y", "tel:+123"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := normalizeURI(s, "example.test")
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(u, "sip:") && !strings.HasPrefix(u, "sips:") || !strings.Contains(u, "@") {
+			t.Fatalf("normalizeURI(%q) = %q", s, u)
+		}
+		again, err := normalizeURI(u, "example.test")
+		if err != nil || again != u {
+			t.Fatalf("normalizeURI(%q) = %q, then %q %v", s, u, again, err)
+		}
+	})
+}

@@ -41,6 +41,30 @@ type agentPubs struct {
 	aor      string
 	presence *publication // set under the publisher's mu too
 	dialog   *publication
+	// shown is what the publications show since the last success (nil:
+	// unknown, after a failure); user and pass are the credentials used.
+	shown      *availability
+	user, pass string
+}
+
+// live says whether the server holds every publication (or, for an
+// offline agent, none was wanted). The caller holds ap.mu.
+func (ap *agentPubs) live() bool {
+	if ap.shown == nil {
+		return false
+	}
+	for _, pb := range []*publication{ap.presence, ap.dialog} {
+		if pb == nil {
+			continue
+		}
+		pb.mu.Lock()
+		held := pb.etag != ""
+		pb.mu.Unlock()
+		if held == (ap.shown.state == "offline") {
+			return false
+		}
+	}
+	return true
 }
 
 // publication is one event state at the server: the state machine of
@@ -187,12 +211,20 @@ func (p *publisher) set(ctx context.Context, it sdk.Availability) sdk.Result {
 		}
 	}
 	av := availabilityOf(it)
+	if ap.shown != nil && *ap.shown == av && ap.user == user && ap.pass == pass && ap.live() {
+		// What the server holds already shows this (a reconcile, or a new
+		// version that changes nothing visible): the refresher keeps it.
+		res.Outcome, res.Message = sdk.Applied, "already published: "+describe(av)
+		return res
+	}
+	ap.shown, ap.user, ap.pass = nil, user, pass
 	if av.state == "offline" {
 		// The agent went away: its publications go too (the server then
 		// shows it closed, as for a phone that unregistered).
 		if err := p.removeAll(ctx, ap); err != nil {
 			return p.failed(res, err)
 		}
+		ap.shown = &av
 		res.Outcome, res.Message = sdk.Applied, removed+"offline: publication removed (Expires: 0)"
 		return res
 	}
@@ -212,6 +244,7 @@ func (p *publisher) set(ctx context.Context, it sdk.Availability) sdk.Result {
 		}
 		msg += "; dialog-info " + dmsg
 	}
+	ap.shown = &av
 	p.a.mu.Lock()
 	if p.a.health.Status != sdk.Up {
 		p.a.health = sdk.Health{Status: sdk.Up, Message: fmt.Sprintf("publishing to %s over %s", p.cfg.address, p.cfg.transport)}

@@ -385,3 +385,25 @@ func TestPublishLargeOverUDP(t *testing.T) {
 	}
 	expectPresence(t, p, aor, true, "on-the-phone")
 }
+
+// TestPublishOnlyChanges: a reconcile, or a new version that shows the
+// same, sends nothing; a new password or a lost publication does.
+func TestPublishOnlyChanges(t *testing.T) {
+	ctx := context.Background()
+	p := NewPeer(t)
+	a := publishing(t, p, nil)
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "published")
+	expectOutcome(t, a.Reconcile(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "already published: in_session (remote-support)")
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 2)}), sdk.Applied, "already published")
+	if n := p.Publishes(); n != 1 {
+		t.Fatalf("%d PUBLISH, want 1", n)
+	}
+	it := item("a-1", alice, "in_session", 3)
+	it.Identities["sip_user"], it.Identities["sip_password"] = "alice", "new"
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{it}), sdk.Applied, "modified")
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "offline", 4)}), sdk.Applied, "publication removed")
+	expectOutcome(t, a.Reconcile(ctx, []sdk.Availability{item("a-1", alice, "offline", 4)}), sdk.Applied, "already published: offline")
+	if n := p.Publishes(); n != 3 {
+		t.Fatalf("%d PUBLISH, want 3", n)
+	}
+}

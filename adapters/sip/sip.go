@@ -217,8 +217,11 @@ func normalizeURI(v, domain string) (string, error) {
 	if err := sip.ParseUri(s, &u); err != nil {
 		return "", fmt.Errorf("expected a SIP URI like sip:alice@example.com; got %q: %v", v, err)
 	}
-	if u.User == "" || u.Host == "" || strings.ContainsAny(u.User+u.Host, " <>\"\r\n") {
+	if u.User == "" || u.Host == "" || strings.ContainsAny(u.Host, " <>\"\r\n@;?") {
 		return "", fmt.Errorf("expected a SIP URI with a user and a host, like sip:alice@example.com; got %q", v)
+	}
+	if u.Password != "" || !validUser(u.User) {
+		return "", fmt.Errorf("expected a SIP URI whose user part has only RFC 3261's user characters (no password, no spaces); got %q", v)
 	}
 	scheme := strings.ToLower(u.Scheme)
 	out := scheme + ":" + u.User + "@" + strings.ToLower(u.Host)
@@ -227,6 +230,25 @@ func normalizeURI(v, domain string) (string, error) {
 	}
 	return out, nil
 }
+
+// validUser says whether s is a user part of RFC 3261 (25.1: unreserved,
+// escaped, and & = + $ , ; ? /).
+func validUser(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("-_.!~*'()&=+$,;?/", c) >= 0:
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 // take checks an item's version: nil to go on, or an Ignored result.
 // Reconciles take the version already applied too.
