@@ -26,7 +26,7 @@ func (b *Bridge) startSessions(ctx context.Context, src *source.Client, wg *sync
 	}
 	sy, err := sessions.New(sessions.Options{
 		Source: src, Store: store, RecordingsDir: ac.RecordingsDir, Concurrency: ac.Concurrency,
-		Logger: b.log, OnArchived: b.sessionArchived,
+		Logger: b.log, OnArchived: b.sessionArchived, Registry: b.opts.Registry,
 	})
 	if err != nil {
 		store.Close()

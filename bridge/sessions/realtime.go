@@ -51,6 +51,12 @@ func (s *Syncer) RunRealtime(ctx context.Context) error {
 					break more
 				}
 			}
+			// Announced twice (a stream resumed), or found by a poll first.
+			list, err := s.missing(ctx, list)
+			if err != nil {
+				s.log.Error("check the archive; the poll retries", "error", err)
+				continue
+			}
 			if _, fails, err := s.archiveAll(ctx, list); err != nil && ctx.Err() == nil {
 				s.log.Error("archive write failed; the poll retries", "error", err)
 			} else if len(fails) > 0 {
@@ -112,6 +118,7 @@ func (s *Syncer) poll(ctx context.Context) {
 	}
 	if mark.After(cp.At) {
 		cp.At = mark
+		s.m.checkpoint.Set(float64(mark.UnixNano()) / 1e9)
 		if err := st.SaveCheckpoint(ctx, cp); err != nil {
 			s.log.Error("save the real-time checkpoint", "error", err)
 		}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/acdbridge/acdbridge/bridge/archive"
 	"github.com/acdbridge/acdbridge/bridge/source"
@@ -61,6 +62,9 @@ type Options struct {
 	OnArchived func(context.Context, archive.Session)
 	// Progress, when set, is called as a range sync advances.
 	Progress func(Progress)
+	// Registry, when set, takes the syncer's metrics
+	// (acdbridge_sessions_*).
+	Registry prometheus.Registerer
 }
 
 // Progress is how far a range sync got.
@@ -79,6 +83,7 @@ type Syncer struct {
 	log    hclog.Logger
 	folder archive.Folder
 	ended  chan monitors.SessionSummary
+	m      *metrics
 }
 
 // New checks the options; it does no I/O.
@@ -111,8 +116,12 @@ func New(opts Options) (*Syncer, error) {
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
+	m, err := newMetrics(opts.Registry)
+	if err != nil {
+		return nil, err
+	}
 	return &Syncer{opts: opts, log: opts.Logger.Named("sessions"), folder: archive.Folder{Root: opts.RecordingsDir},
-		ended: make(chan monitors.SessionSummary, 4096)}, nil
+		ended: make(chan monitors.SessionSummary, 4096), m: m}, nil
 }
 
 // wait sleeps before try n+1; false when ctx ended.
@@ -167,6 +176,7 @@ func (s *Syncer) recording(ctx context.Context, x *archive.Session) error {
 		err = s.download(ctx, x)
 		if err == nil {
 			r.Path, r.State, r.LastError = rel, archive.RecordingStored, ""
+			s.m.bytes.Add(float64(r.Size))
 			return nil
 		}
 		r.State, r.LastError = archive.RecordingFailed, err.Error()
@@ -234,6 +244,9 @@ func (s *Syncer) archiveAll(ctx context.Context, list []monitors.SessionSummary)
 	if len(list) == 0 {
 		return 0, nil, nil
 	}
+	// A failed write stops the downloads: nothing more could be archived.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	in := make(chan string)
 	out := make(chan result)
 	var wg sync.WaitGroup
@@ -244,10 +257,16 @@ func (s *Syncer) archiveAll(ctx context.Context, list []monitors.SessionSummary)
 			for id := range in {
 				x, err := s.record(ctx, id)
 				if err != nil {
+					if ctx.Err() == nil {
+						s.m.failed.WithLabelValues("record").Inc()
+					}
 					out <- result{err: err}
 					continue
 				}
 				err = s.recording(ctx, &x)
+				if err != nil && ctx.Err() == nil {
+					s.m.failed.WithLabelValues("recording").Inc()
+				}
 				out <- result{x: x, ok: true, err: err}
 			}
 		}()
@@ -271,8 +290,11 @@ func (s *Syncer) archiveAll(ctx context.Context, list []monitors.SessionSummary)
 		}
 		if perr := s.opts.Store.Put(ctx, batch); perr != nil {
 			err = perr
+			s.m.failed.WithLabelValues("write").Add(float64(len(batch)))
+			stop()
 			return err
 		}
+		s.m.archived.Add(float64(len(batch)))
 		for _, x := range batch {
 			if x.Recording.State == archive.RecordingStored {
 				done++

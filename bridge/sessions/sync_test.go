@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/acdbridge/acdbridge/bridge/archive"
 	"github.com/acdbridge/acdbridge/bridge/sessions"
 )
@@ -181,8 +183,27 @@ func TestBrokenRecordsAndRecordingsAreRetried(t *testing.T) {
 			// Broken every time: a clear error, nothing kept silently.
 			b = &brokenOnce{times: 1 << 30, seen: map[string]int{}, break_: tc.brk}
 			ts = serve(t, eng, b.wrap(tc.match))
-			f = newFixture(t, ts.URL, sessions.Options{Attempts: 2})
+			reg := prometheus.NewRegistry()
+			f = newFixture(t, ts.URL, sessions.Options{Attempts: 2, Registry: reg})
 			_, err := f.sy.SyncRange(context.Background(), since, until)
+			what := "record"
+			if tc.match("/x/recording") {
+				what = "recording"
+			}
+			mf, _ := reg.Gather()
+			counts := map[string]float64{}
+			for _, m := range mf {
+				for _, x := range m.GetMetric() {
+					key := m.GetName()
+					for _, l := range x.GetLabel() {
+						key += "/" + l.GetValue()
+					}
+					counts[key] = x.GetCounter().GetValue()
+				}
+			}
+			if counts["acdbridge_sessions_failed_total/"+what] != float64(len(want)) || counts["acdbridge_sessions_failed_total/write"] != 0 {
+				t.Fatalf("failed_total: %v; want %d %s failures", counts, len(want), what)
+			}
 			var fe *sessions.FailedError
 			if !errors.As(err, &fe) || fe.Failed != len(want) {
 				t.Fatalf("err = %v; want a FailedError for all %d sessions", err, len(want))
