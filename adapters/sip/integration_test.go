@@ -68,6 +68,34 @@ func TestKamailioWatcherSeesAgentBusy(t *testing.T) {
 			}
 			w.WaitNotify(t, "the initial NOTIFY", 0, func(n Notify) bool { return strings.HasPrefix(n.State, "active") })
 			seen := len(w.Notifies())
+			// With dialog_info, a BLF watcher too (Event: dialog).
+			var blf *Watcher
+			blfSeen := 0
+			if tc.dialog {
+				blf = NewWatcher(t, watcherUser, watcherPass)
+				if res, err := blf.Subscribe(ctx, addr, strings.ToUpper(tc.transport), aor, EventDialog, 120); err != nil || res.StatusCode != 200 {
+					t.Fatalf("SUBSCRIBE Event: dialog at Kamailio: %v %v", res, err)
+				}
+				blf.WaitNotify(t, "the initial dialog NOTIFY", 0, func(n Notify) bool { return strings.HasPrefix(n.State, "active") })
+				blfSeen = len(blf.Notifies())
+			}
+			lamp := func(what string, lit bool) {
+				t.Helper()
+				if blf == nil {
+					return
+				}
+				defer func() { blfSeen = len(blf.Notifies()) }()
+				blf.WaitNotify(t, what, blfSeen, func(n Notify) bool {
+					if strings.TrimSpace(n.Body) == "" {
+						return false
+					}
+					d, err := ParseDialogInfo([]byte(n.Body))
+					if err != nil {
+						t.Fatalf("dialog NOTIFY body: %v\n%s", err, n.Body)
+					}
+					return d.Busy() == lit && n.Type == TypeDialogInfo
+				})
+			}
 
 			it := item("a-1", aor, "in_session", 1)
 			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{it}), sdk.Applied, "published")
@@ -78,6 +106,7 @@ func TestKamailioWatcherSeesAgentBusy(t *testing.T) {
 			if n.Type != TypePIDF || !strings.HasPrefix(n.State, "active;expires=") {
 				t.Fatalf("NOTIFY %+v", n)
 			}
+			lamp("the BLF lamp lit", true)
 			seen = len(w.Notifies())
 
 			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", aor, "available", 2)}), sdk.Applied, "modified")
@@ -85,6 +114,7 @@ func TestKamailioWatcherSeesAgentBusy(t *testing.T) {
 				p, ok := presenceIn(t, n)
 				return ok && !p.Busy() && p.Note == "available"
 			})
+			lamp("the BLF lamp off", false)
 			seen = len(w.Notifies())
 
 			// Unsubscribing ends with a final NOTIFY.
