@@ -1,10 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -124,4 +126,36 @@ func TestConnectionCodes(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("GET: %v %v", resp.Status, err)
 	}
+}
+
+// FuzzDecodeCodeRequest: for any body, the request's decoder never panics;
+// a refusal is a 4xx with a code and a message; what it accepts has an
+// agent and an external_ref within bounds. Seeds: f.Add below and
+// testdata/fuzz/FuzzDecodeCodeRequest/.
+func FuzzDecodeCodeRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"agent": "a-0001", "external_ref": "1234"}`,
+		`{"agent": "a-0001", "external_ref": "1234", "queue": "support/printers"}`,
+		`{"agent": "", "external_ref": "1"}`,
+		`{"agent": 1}`,
+		`{"agent": "a", "external_ref": "1", "x": 1}`,
+		`{"agent": "a", "external_ref": "1"} {}`,
+		`[]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := httptest.NewRequest(http.MethodPost, "/api/v1/connection-codes", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		req, cerr := decodeCodeRequest(r)
+		if cerr != nil {
+			if cerr.Status < 400 || cerr.Status > 499 || cerr.Code == "" || cerr.Message == "" {
+				t.Fatalf("refusal %+v", cerr)
+			}
+			return
+		}
+		if req.Agent == "" || strings.TrimSpace(req.Agent) != req.Agent || req.ExternalRef == "" || len(req.ExternalRef) > maxExternalRef {
+			t.Fatalf("accepted %q as %+v", body, req)
+		}
+	})
 }

@@ -126,3 +126,29 @@ func TestCreateConnectionCodeRefusesBadAnswers(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDecodeCode: for any body, decodeCode never panics, a failure is a
+// *PayloadError of a known kind, and an accepted code has its code, agent
+// and a UTC expiry, and survives a round trip through the wire shape.
+// Seeds: f.Add below and testdata/fuzz/FuzzDecodeCode/.
+func FuzzDecodeCode(f *testing.F) {
+	f.Add([]byte(`{"code":"042117311","agent_id":"a-0001","queue":"support","external_ref":"1234","expires_at":"2026-03-02T09:10:00Z"}`))
+	f.Add([]byte(`{"code":"1","agent_id":"a","expires_at":"2026-03-02T10:10:00+01:00"}`))
+	f.Add([]byte(`{"error":{"code":"invalid_argument","message":"no agent","field":"agent_id"}}`))
+	f.Add([]byte(`{"code":"","agent_id":"a","expires_at":"2026-03-02T09:10:00Z"}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, err := decodeCode(body)
+		if err != nil {
+			checkPayloadError(t, err)
+			return
+		}
+		if c.Code == "" || c.AgentID == "" || c.ExpiresAt.IsZero() || c.ExpiresAt.Location() != time.UTC {
+			t.Fatalf("accepted %q as %+v", body, c)
+		}
+		again, err := decodeCode(mustJSON(t, map[string]any{"code": c.Code, "agent_id": c.AgentID, "queue": c.Queue, "external_ref": c.ExternalRef, "expires_at": c.ExpiresAt}))
+		if err != nil || again != c {
+			t.Fatalf("round trip: %+v, %v; want %+v", again, err, c)
+		}
+	})
+}
