@@ -167,8 +167,8 @@ type Stream struct {
 	last     lastTables // what clients were last sent
 	trend    map[string][]int
 	trendAt  time.Time
-	dropped  int // clients dropped for being slow (for tests and logs)
-	sentByte int64
+	dropped  int   // clients dropped for being slow (for tests and logs)
+	sentByte int64 // bytes of changes offered to each client (for the benchmark)
 }
 
 type lastTables struct {
@@ -548,6 +548,7 @@ func (s *Stream) sampleTrendLocked(qs []QueueRow, now time.Time) {
 }
 
 func (s *Stream) broadcastLocked(msg []byte) {
+	s.sentByte += int64(len(msg))
 	for c := range s.clients {
 		if !c.push(msg, s.opts.MaxPending) {
 			s.dropped++
