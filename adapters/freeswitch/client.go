@@ -175,21 +175,21 @@ func (c *conn) send(command string, timeout time.Duration) (*call, error) {
 }
 
 // wait waits up to timeout for cl's reply. A command not answered in time
-// closes the connection: a late reply would go to the next command.
+// closes the connection: FreeSWITCH may never answer it, and the replies
+// of later commands must not wait behind it. A caller that gives up (ctx)
+// leaves the connection open: cl stays in the queue, so its reply, when it
+// comes, is taken by cl and not by the next command.
 func (c *conn) wait(ctx context.Context, cl *call, timeout time.Duration) (Frame, error) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
-	var err error
 	select {
 	case <-cl.done:
 	case <-t.C:
-		err = fmt.Errorf("expected an answer to %q from %s within %s, got none", cl.command, c.addr, timeout)
-	case <-ctx.Done():
-		err = fmt.Errorf("waiting for an answer to %q: %w", cl.command, ctx.Err())
-	}
-	if err != nil {
+		err := fmt.Errorf("expected an answer to %q from %s within %s, got none", cl.command, c.addr, timeout)
 		c.close(err)
 		return Frame{}, err
+	case <-ctx.Done():
+		return Frame{}, fmt.Errorf("waiting for an answer to %q (it may still be carried out): %w", cl.command, ctx.Err())
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -231,6 +231,12 @@ const window = 256
 func (c *conn) apiAll(ctx context.Context, commands []string, timeout time.Duration) []apiResult {
 	out := make([]apiResult, len(commands))
 	for start := 0; start < len(commands); start += window {
+		if err := ctx.Err(); err != nil {
+			for i := start; i < len(commands); i++ {
+				out[i].err = fmt.Errorf("not sending %q: %w", commands[i], err)
+			}
+			break
+		}
 		end := min(start+window, len(commands))
 		calls := make([]*call, end-start)
 		for i := start; i < end; i++ {

@@ -1,6 +1,7 @@
 package freeswitch
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -228,5 +229,47 @@ func TestPasswordIsNeverLogged(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "Tr0ub4dor") || !strings.Contains(buf.String(), "event socket refused us") {
 		t.Fatalf("the log:\n%s", buf.String())
+	}
+}
+
+// A caller that gives up waiting (its context ends) leaves the connection
+// open, and the reply it abandoned is not taken by the next command.
+func TestAbandonedReplyGoesToItsCommand(t *testing.T) {
+	release := make(chan struct{})
+	addr := serveOnce(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		c.Write(authRequest())
+		if _, _, err := readCommand(r); err != nil {
+			return
+		}
+		c.Write(commandReply("+OK accepted"))
+		for _, reply := range []string{"On Break", "Available"} {
+			if _, _, err := readCommand(r); err != nil {
+				return
+			}
+			if reply == "On Break" {
+				<-release // the first command's caller has given up
+			}
+			c.Write(apiResponse(reply))
+		}
+		readCommand(r)
+	})
+	c, err := dial(context.Background(), addr, "ClueCon", 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close(errors.New("done"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.api(ctx, "callcenter_config agent get status 1001@default", 2*time.Second); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first command: %v, want context.Canceled", err)
+	}
+	close(release)
+	body, err := c.api(context.Background(), "callcenter_config agent get status 1002@default", 2*time.Second)
+	if err != nil || string(body) != "Available" {
+		t.Fatalf("second command: %q %v, want its own reply \"Available\"", body, err)
+	}
+	if err := c.closed(); err != nil {
+		t.Fatalf("the connection was closed: %v", err)
 	}
 }
