@@ -140,10 +140,19 @@ func (c Config) validate() (settingsOf, error) {
 	return out, errors.Join(errs...)
 }
 
+// MaxAgentName is the longest agent name sent: mod_callcenter keeps names
+// in a VARCHAR(255) column, and older mod_event_socket versions (read_packet
+// with a 2048-byte buffer) end a longer command early and read its rest as
+// another command, whose reply would then be taken for the next one's.
+const MaxAgentName = 255
+
 // checkAgentName refuses a name that cannot cross callcenter_config's
-// argument splitting intact: it splits on spaces, and strips quotes and
-// backslashes (switch_separate_string).
+// argument splitting intact: it splits on spaces, and strips single quotes
+// and backslashes (switch_separate_string); and a name too long to be one.
 func checkAgentName(name string) error {
+	if len(name) > MaxAgentName {
+		return fmt.Errorf("cannot name the mod_callcenter agent %q in a callcenter_config command: expected a name of at most %d bytes (mod_callcenter's column), got %d", name[:40]+"…", MaxAgentName, len(name))
+	}
 	if i := strings.IndexFunc(name, func(r rune) bool {
 		return r <= ' ' || r == 0x7f || r == '\'' || r == '"' || r == '\\'
 	}); i >= 0 {

@@ -86,6 +86,8 @@ func TestCheckAgentName(t *testing.T) {
 		"":            true, // refused earlier: no identity
 		"Agent Smith": false, "1001@default\n": false, "it's": false, `"1001"`: false, `a\b`: false, "a\tb": false, "a\x00b": false,
 		"reload-Mod_Event_Socket@x": false,
+		strings.Repeat("a", MaxAgentName-8) + "@default": true, strings.Repeat("a", MaxAgentName-7) + "@default": false,
+		strings.Repeat("x", 2100) + "exit": false,
 	} {
 		if err := checkAgentName(name); (err == nil) != ok {
 			t.Errorf("%q: %v, want ok=%v", name, err, ok)
