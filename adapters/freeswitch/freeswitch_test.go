@@ -85,7 +85,7 @@ func TestCheckAgentName(t *testing.T) {
 		"1001@default": true, "agent.1001@call-center.example.com": true, "PJSIP/1001": true, "é@default": true,
 		"":            true, // refused earlier: no identity
 		"Agent Smith": false, "1001@default\n": false, "it's": false, `"1001"`: false, `a\b`: false, "a\tb": false, "a\x00b": false,
-		"reload-Mod_Event_Socket@x": false,
+		"reload-Mod_Event_Socket@x":                      false,
 		strings.Repeat("a", MaxAgentName-8) + "@default": true, strings.Repeat("a", MaxAgentName-7) + "@default": false,
 		strings.Repeat("x", 2100) + "exit": false,
 	} {
