@@ -227,6 +227,38 @@ func TestSippWatcher(t *testing.T) {
 	waitFor(t, "no subscription left", func() bool { return subscriptions(a) == 0 })
 }
 
+// TestSippWatcherAuth: sipp answers the adapter's 401 digest challenges
+// (server mode with watchers) on the SUBSCRIBE and the un-SUBSCRIBE.
+func TestSippWatcherAuth(t *testing.T) {
+	sipp := os.Getenv("ACDBRIDGE_IT_SIPP")
+	if sipp == "" {
+		t.Fatal("ACDBRIDGE_IT_SIPP is not set: run the integration suite (make integration), which installs sipp (package sip-tester)")
+	}
+	ctx := context.Background()
+	a, addr := serving(t, map[string]any{"watchers": map[string]string{"bob": "bobpw"}, "realm": "example.test"})
+	aor := "sip:sippauth" + runID + "@example.test"
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", aor, "in_session", 1)}), sdk.Applied, "notifying 0")
+	for _, tc := range []struct {
+		pass string
+		ok   bool
+	}{{"wrong", false}, {"bobpw", true}} {
+		cmd := exec.Command(sipp, "-sf", "testdata/sipp/watcher-auth.xml", "-s", strings.TrimSuffix(strings.TrimPrefix(aor, "sip:"), "@example.test"),
+			"-au", "bob", "-ap", tc.pass, "-m", "1", "-t", "u1", "-i", "127.0.0.1", "-p", "0", "-nostdin", "-timeout", "20s", "-timeout_error",
+			"-error_file", filepath.Join(t.TempDir(), "errors.log"), addr)
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != tc.ok {
+			t.Fatalf("password %q: sipp: %v, want success %v\n%s", tc.pass, err, tc.ok, out)
+		}
+	}
+	a.mu.Lock()
+	srv := a.srv
+	a.mu.Unlock()
+	if n := srv.notifys.Load(); n != 2 {
+		t.Fatalf("%d NOTIFYs answered, want 2 (none for the wrong password)", n)
+	}
+	waitFor(t, "no subscription left", func() bool { return subscriptions(a) == 0 })
+}
+
 // BenchmarkKamailioPublish: PUBLISH transactions per second sustained
 // against the real Kamailio (UDP loopback, no auth), 500 agents a batch.
 // Run: ACDBRIDGE_IT_KAMAILIO=... go test -tags integration -run '^$' -bench KamailioPublish ./adapters/sip
@@ -259,4 +291,34 @@ func BenchmarkKamailioPublish(b *testing.B) {
 		done += n
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "publish/s")
+}
+
+// TestKamailio412: when Kamailio no longer holds the publication (here
+// removed behind the adapter's back, as a restart would lose it), the next
+// modify gets 412 from the real server and the adapter publishes afresh.
+func TestKamailio412(t *testing.T) {
+	ctx := context.Background()
+	addr := kamailio(t, "ACDBRIDGE_IT_KAMAILIO")
+	aor := "sip:gone" + runID + "@example.test"
+	a := configure(t, map[string]any{"address": addr, "expires": "2m", "timeout": "3s"})
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", aor, "in_session", 1)}), sdk.Applied, "published")
+	a.mu.Lock()
+	p := a.pub
+	a.mu.Unlock()
+	p.mu.Lock()
+	pb := p.agents["a-1"].presence
+	p.mu.Unlock()
+	pb.mu.Lock()
+	other := p.newPublication(pb.aor, pb.event, pb.ctype)
+	other.etag = pb.etag
+	pb.mu.Unlock()
+	if err := p.remove(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", aor, "available", 2)}), sdk.Applied, "published afresh after 412")
+	w := NewWatcher(t, "", "")
+	if res, err := w.Subscribe(ctx, addr, "UDP", aor, EventPresence, 60); err != nil || res.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE: %v %v", res, err)
+	}
+	w.WaitNotify(t, "available", 0, func(n Notify) bool { p, ok := presenceIn(t, n); return ok && !p.Busy() && p.Note == "available" })
 }
