@@ -63,6 +63,10 @@ func TestConformance(t *testing.T) {
 			return m
 		}},
 	}
+	t.Run("server mode", func(t *testing.T) {
+		js, _ := json.Marshal(map[string]any{"mode": "server", "listen": "127.0.0.1:0", "uri_identity": "interface", "domain": "example.test"})
+		plugintest.Test(t, plugintest.Options{Source: host.Source{Type: "sip", Path: os.Args[0], Env: []string{serveEnv + "=1"}}, Settings: js, Agents: agents})
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := sip.NewPeer(t)
