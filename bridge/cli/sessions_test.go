@@ -213,3 +213,25 @@ func writeFile(t *testing.T, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzParseWhen: any flag value gives a UTC time or a usage error naming
+// the flag; never a panic.
+func FuzzParseWhen(f *testing.F) {
+	for _, s := range []string{"2026-11-01T08:30:00Z", "2026-11-01", "24h", "7d", "0s", "-1h", "99999999d", "1e400h", ""} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseWhen("--since", s, now)
+		if err != nil {
+			var ue usageError
+			if !asUsage(err, &ue) || !strings.HasPrefix(err.Error(), "--since: expected") {
+				t.Fatalf("%q: %v is not a usage error naming the flag", s, err)
+			}
+			return
+		}
+		if got.Location() != time.UTC {
+			t.Fatalf("%q: %s is not in UTC", s, got)
+		}
+	})
+}
