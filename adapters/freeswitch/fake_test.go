@@ -46,6 +46,14 @@ type FakeServer struct {
 	// events sends an event frame before each api/response, as to a
 	// connection that subscribed, to test that a client skips it.
 	events bool
+	// dropAfterSet carries out the next "agent set" command, then drops
+	// the connection before answering it (once), as a network that fails
+	// at the wrong moment does.
+	dropAfterSet bool
+	// deleteBeforeSet deletes an agent as its status is set, as a
+	// supervisor's "callcenter_config agent del" between a read and a set
+	// does.
+	deleteBeforeSet bool
 }
 
 // fakeAgent is one mod_callcenter agent: its status as stored (what the
@@ -349,7 +357,19 @@ func (f *FakeServer) serve(c net.Conn, n int) {
 			reply := f.api(cmd[4:])
 			f.mu.Lock()
 			events := f.events
+			drop := f.dropAfterSet && strings.Contains(cmd, " agent set ")
+			if drop {
+				f.dropAfterSet = false
+				if _, open := f.conns[c]; open {
+					delete(f.conns, c)
+					fmt.Fprintf(&f.transcript, "# connection %d dropped by the server before answering\n", n)
+				}
+			}
 			f.mu.Unlock()
+			if drop {
+				_ = w.Flush()
+				return
+			}
 			if events {
 				send(eventPlain("1001@default", StatusOnBreak))
 			}
@@ -393,6 +413,9 @@ func (f *FakeServer) api(line string) string {
 			return "-ERR Invalid!\n"
 		}
 		key, agent, value := argv[2], argv[3], argv[4]
+		if f.deleteBeforeSet {
+			delete(f.agents, agent)
+		}
 		a, ok := f.agents[agent]
 		switch {
 		case !ok:

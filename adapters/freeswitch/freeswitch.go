@@ -427,6 +427,16 @@ func (a *Adapter) process(ctx context.Context, c *conn, cfg settingsOf, items []
 		}
 		changes = append(changes, change{i, p})
 		sets = append(sets, fmt.Sprintf("callcenter_config agent set status %s '%s'", names[i], p.set))
+		if p.own {
+			// Claimed before it is sent, and written down: a set whose
+			// reply is lost (the connection drops, the adapter dies) may
+			// well have been carried out, and a break of the bridge's
+			// taken for the agent's own would never be given back.
+			a.setOwned(names[i], true)
+		}
+	}
+	if len(sets) > 0 {
+		a.saveState(cfg)
 	}
 	for k, r := range c.apiAll(ctx, sets, cfg.timeout) {
 		ch := changes[k]
@@ -434,9 +444,16 @@ func (a *Adapter) process(ctx context.Context, c *conn, cfg settingsOf, items []
 		if err == nil {
 			err = ParseOK(sets[k], r.body)
 		}
-		if err == nil {
+		switch {
+		case err == nil:
 			a.setOwned(names[ch.i], ch.p.own)
+		case errors.As(err, new(*APIError)) && ch.p.own:
+			// FreeSWITCH refused: the agent's status did not change.
+			a.setOwned(names[ch.i], false)
 		}
+		// Any other error leaves the outcome unknown: a claimed break
+		// stays claimed, and a break given back stays the bridge's until
+		// a read shows the agent available.
 		out[ch.i] = a.done(items[ch.i], ch.p.msg, err)
 	}
 	a.saveState(cfg)

@@ -221,6 +221,19 @@ func TestGolden(t *testing.T) {
 			expectStatus(t, f, a1002, StatusAvailable)
 			a.Close()
 		}},
+		{"reply-lost-after-set", func(t *testing.T, f *FakeServer) {
+			// FreeSWITCH sets the break, and the connection drops before
+			// its "+OK": the break may be the bridge's, so it is claimed
+			// before it is sent, and given back when the session ends.
+			a := start(t, f, f.Password, nil)
+			f.Set(func(f *FakeServer) { f.dropAfterSet = true })
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "ended")
+			expectStatus(t, f, a1001, StatusOnBreak)
+			waitFor(t, "authenticated again", func() bool { return f.Auths() == 2 && a.Health(ctx).Status == sdk.Up })
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available" (was "On Break", set by the bridge)`)
+			expectStatus(t, f, a1001, StatusAvailable)
+			a.Close()
+		}},
 		{"wrong-password", func(t *testing.T, f *FakeServer) {
 			a := start(t, f, "wrong", nil)
 			waitFor(t, "down", func() bool { return a.Health(ctx).Status == sdk.Down && f.Auths() == 1 })
@@ -331,4 +344,37 @@ func TestDecide(t *testing.T) {
 			t.Errorf("%q owned=%v available=%v: %+v, want set %q own %v", tc.cur, tc.owned, tc.available, p, tc.set, tc.own)
 		}
 	}
+}
+
+// The state file names an agent before the break is sent: an adapter that
+// dies before the reply (here: the reply never comes) still knows, after
+// its restart, that the break may be the bridge's, and gives it back.
+func TestStateFileWrittenBeforeTheSet(t *testing.T) {
+	ctx := context.Background()
+	f := NewFakeServer(t)
+	state := filepath.Join(t.TempDir(), "fs.state")
+	a := start(t, f, f.Password, map[string]any{"state_file": state})
+	f.Set(func(f *FakeServer) { f.dropAfterSet = true })
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "ended")
+	if b, err := os.ReadFile(state); err != nil || string(b) != stateHeader+a1001+"\n" {
+		t.Fatalf("state file %q %v, want %s named", b, err, a1001)
+	}
+	a.Close()
+	expectStatus(t, f, a1001, StatusOnBreak)
+	a = start(t, f, f.Password, map[string]any{"state_file": state})
+	expectOutcome(t, a.Reconcile(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available" (was "On Break", set by the bridge)`)
+	expectStatus(t, f, a1001, StatusAvailable)
+	a.Close()
+	if b, _ := os.ReadFile(state); string(b) != stateHeader {
+		t.Fatalf("state file after giving back: %q", b)
+	}
+	// A break FreeSWITCH refuses (the agent deleted between the read and
+	// the set) is claimed before it is sent, and no longer after.
+	a = start(t, f, f.Password, map[string]any{"state_file": state})
+	f.Set(func(f *FakeServer) { f.deleteBeforeSet = true })
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 3)}), sdk.Permanent, "-ERR Agent not found!")
+	if b, _ := os.ReadFile(state); string(b) != stateHeader {
+		t.Fatalf("state file after a refusal: %q", b)
+	}
+	a.Close()
 }
