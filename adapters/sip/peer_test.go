@@ -72,6 +72,7 @@ type peerSub struct {
 	contact        sip.Uri
 	cseq           uint32
 	transport      string
+	expires        time.Time
 }
 
 const (
@@ -345,7 +346,7 @@ func (p *Peer) onPublish(req *sip.Request, tx sip.ServerTransaction) {
 	p.mu.Unlock()
 	p.respond(req, tx, 200, "OK", false, sip.NewHeader("Expires", strconv.Itoa(granted)), sip.NewHeader("SIP-ETag", etag))
 	for _, s := range subs {
-		p.notify(s, "active;expires=60")
+		p.notify(s, fmt.Sprintf("active;expires=%d", int(time.Until(s.expires).Seconds()+0.999)))
 	}
 }
 
@@ -386,6 +387,7 @@ func (p *Peer) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if c := req.Contact(); c != nil {
 		s.contact = *c.Address.Clone()
 	}
+	s.expires = time.Now().Add(time.Duration(expires) * time.Second)
 	p.mu.Unlock()
 	// The tag: Kamailio's tm tag for a new dialog, the dialog's own after.
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
