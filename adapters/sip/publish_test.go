@@ -29,6 +29,15 @@ func TestREADMEShowsSample(t *testing.T) {
 	if !strings.Contains(string(readme), "```hcl\n"+Sample+"```") {
 		t.Fatal("README.md does not show sample.hcl word for word")
 	}
+	for _, f := range []string{"pidf-in-session.xml", "dialog-info-in-session.xml"} {
+		doc, err := os.ReadFile(filepath.Join("testcases", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), "```xml\n"+string(doc)+"```") {
+			t.Errorf("README.md does not show testcases/%s word for word", f)
+		}
+	}
 }
 
 // configure makes an adapter with settings and closes it at the end.
