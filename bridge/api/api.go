@@ -1,7 +1,8 @@
 // Package api is the bridge's own HTTP server: /metrics, /healthz,
 // /readyz, and the /api/v1 calls that read the monitors and the adapters,
-// behind bearer tokens with roles. The dashboard and the calls that change
-// things arrive with their issues. It binds 127.0.0.1 unless told otherwise.
+// behind bearer tokens with roles, and the dashboard (GET /, its stream
+// and its login: dashboard.go, stream.go, login.go). It binds 127.0.0.1
+// unless told otherwise.
 package api
 
 import (

@@ -34,7 +34,7 @@ func routeDashboard(mux *http.ServeMux, a auth, stream *Stream, log hclog.Logger
 		pageHeaders(w.Header())
 		http.ServeFileFS(w, r, sub, "index.html")
 	})
-	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /assets/{file}", http.StripPrefix("/assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w.Header())
 		files.ServeHTTP(w, r)
 	})))

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,14 +100,26 @@ func call(t *testing.T, method, url, token string, in, out any) int {
 	return resp.StatusCode
 }
 
-func TestDashboardInChromium(t *testing.T) {
+// rig is a simulator, a bridge reading it with two tokens (a viewer's,
+// wallboard: viewer-secret; a supervisor's, lead: lead-secret) and a
+// read-only rule in its config, and a headless Chromium.
+type rig struct {
+	t            *testing.T
+	simURL, base string
+	bridge       *testutil.SyncBuffer
+	ctx          context.Context
+}
+
+const simToken = "sim-token-for-the-dashboard-test"
+
+func newRig(t *testing.T, agents, queues int) *rig {
+	t.Helper()
 	bin := need(t, "ACDBRIDGE_BIN")
 	chromium := need(t, "ACDBRIDGE_IT_CHROMIUM")
 
 	// The simulator, slow enough that an agent we put in a session stays
 	// in it while the test looks.
-	const simToken = "sim-token-for-the-dashboard-test"
-	sim := proc(t, bin, "simulate", "--listen", "127.0.0.1:0", "--token", simToken, "--agents", "120", "--queues", "4", "--seed", "5", "--speed", "1")
+	sim := proc(t, bin, "simulate", "--listen", "127.0.0.1:0", "--token", simToken, "--agents", fmt.Sprint(agents), "--queues", fmt.Sprint(queues), "--seed", "5", "--speed", "1")
 	simURL := waitMatch(t, sim, regexp.MustCompile(`listening on (http://\S+)`))
 
 	dir := t.TempDir()
@@ -156,45 +169,66 @@ rule "config_backlog" {
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-default-apps", true), chromedp.Flag("disable-breakpad", true),
 		chromedp.WindowSize(1400, 1000))
-	defer cancel()
+	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancel()
+	t.Cleanup(cancel)
 	ctx, cancel = context.WithTimeout(ctx, 4*time.Minute) // a hang guard
-	defer cancel()
+	t.Cleanup(cancel)
+	return &rig{t: t, simURL: simURL, base: base, bridge: bridge, ctx: ctx}
+}
 
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			shot, _ := chromedp.Run(ctx, chromedp.FullScreenshot(80))
-			if len(shot) > 0 {
-				p := filepath.Join(os.TempDir(), "acdbridge-dashboard-failure.jpg")
-				os.WriteFile(p, shot, 0o644)
-				t.Logf("screenshot: %s", p)
-			}
-			t.Fatalf("%s: %v", what, err)
+func (r *rig) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	r.t.Helper()
+	if err := chromedp.Do(r.ctx, steps...); err != nil {
+		shot, _ := chromedp.Run(r.ctx, chromedp.FullScreenshot(100))
+		if len(shot) > 0 {
+			p := filepath.Join(os.TempDir(), "acdbridge-dashboard-failure.png")
+			os.WriteFile(p, shot, 0o644)
+			r.t.Logf("screenshot: %s", p)
 		}
+		r.t.Fatalf("%s: %v", what, err)
 	}
-	// until waits for a JavaScript expression to hold.
-	until := func(what, expr string) {
-		t.Helper()
-		do(what, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.Poll[bool](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second))(ctx, tg)
-			return err
-		}))
+}
+
+// until waits for a JavaScript expression to hold.
+func (r *rig) until(what, expr string) {
+	r.t.Helper()
+	r.do(what, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second))(ctx, tg)
+		return err
+	}))
+}
+
+func (r *rig) text(sel string) string {
+	r.t.Helper()
+	s, err := chromedp.Run(r.ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		r.t.Fatalf("text of %s: %v", sel, err)
 	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
+	return s
+}
+
+func (r *rig) eval(expr string, out any) {
+	r.t.Helper()
+	b, err := chromedp.Run(r.ctx, chromedp.Evaluate[json.RawMessage](expr))
+	if err != nil {
+		r.t.Fatalf("%s: %v", expr, err)
 	}
-	login := func(token string) {
-		t.Helper()
-		do("log in", chromedp.WaitVisible(chromedp.CSS("#token")), chromedp.SendKeys(chromedp.CSS("#token"), token),
-			chromedp.Click(chromedp.CSS("#login-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#app")))
+	if err := json.Unmarshal(b, out); err != nil {
+		r.t.Fatalf("%s: %v in %s", expr, err, b)
 	}
+}
+
+func (r *rig) login(token string) {
+	r.t.Helper()
+	r.do("log in", chromedp.WaitVisible(chromedp.CSS("#token")), chromedp.SendKeys(chromedp.CSS("#token"), token),
+		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#app")))
+}
+
+func TestDashboardInChromium(t *testing.T) {
+	r := newRig(t, 120, 4)
+	ctx, simURL, base, bridge := r.ctx, r.simURL, r.base, r.bridge
+	do, until, text, login := r.do, r.until, r.text, r.login
 
 	// The page is a shell: nothing without a login, then a wrong token is
 	// refused next to the field.
@@ -209,6 +243,20 @@ rule "config_backlog" {
 	until("every agent counted", `document.querySelector("#agent-counts").textContent.startsWith("120 agents")`)
 	until("the adapter's column", `[...document.querySelectorAll("#agents-head th")].some(th => th.textContent === "Applied at console")`)
 	until("the adapter's health", `document.querySelector("#adapters-table tbody th").textContent === "console"`)
+	var bad []string
+	r.eval(a11yProblems, &bad)
+	if len(bad) > 0 {
+		t.Fatalf("accessibility: %q", bad)
+	}
+	// The keyboard: on a fresh load (the session cookie keeps the login)
+	// the first Tab reaches the skip link, which moves the focus to the
+	// main content.
+	do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#app")))
+	until("agents again", `document.querySelectorAll("#agents-table tbody tr").length === 50`)
+	do("tab to the skip link", chromedp.KeyEvent("\t"))
+	until("the skip link focused", `document.activeElement.classList.contains("skip")`)
+	do("follow it", chromedp.KeyEvent("\r"))
+	until("the main content focused", `document.activeElement.id === "main"`)
 	until("the config rule, read-only", `[...document.querySelectorAll("#rules-table tbody tr")].some(tr => tr.cells[0].textContent === "config_backlog" && tr.textContent.includes("Read-only (config file)"))`)
 
 	// The page follows the simulator: an agent taken into a session by a
@@ -292,4 +340,81 @@ rule "config_backlog" {
 			t.Fatalf("a login logged without the token's name: %s", sc.Text())
 		}
 	}
+}
+
+// a11yProblems lists what would keep a keyboard or screen-reader user out:
+// inputs without labels, table headers without scope, tables without
+// captions, nameless buttons, a status shown by colour alone, missing live
+// regions, no skip link first.
+const a11yProblems = `(() => {
+  const bad = [];
+  for (const e of document.querySelectorAll("input, select, textarea")) if (!e.labels || e.labels.length === 0) bad.push("no label: #" + e.id);
+  for (const th of document.querySelectorAll("thead th")) if (th.scope !== "col") bad.push("thead th without scope=col: " + th.textContent);
+  for (const th of document.querySelectorAll("tbody th")) if (th.scope !== "row") bad.push("tbody th without scope=row: " + th.textContent);
+  for (const t of document.querySelectorAll("table")) if (!t.caption || !t.caption.textContent.trim()) bad.push("table without a caption: #" + t.id);
+  for (const b of document.querySelectorAll("button")) if (!(b.textContent.trim() || b.getAttribute("aria-label"))) bad.push("button without a name");
+  for (const s of document.querySelectorAll(".st")) if (!s.textContent.trim()) bad.push("a status without words");
+  if (document.querySelectorAll("[aria-live=assertive]").length !== 1) bad.push("no assertive live region for alerts");
+  if (document.querySelector("a").getAttribute("href") !== "#main") bad.push("the first link is not the skip link");
+  if (document.documentElement.lang !== "en") bad.push("no lang");
+  return bad;
+})()`
+
+// At 10,000 agents the page shows one page of rows, and filters, search
+// and paging work on the whole table.
+func TestDashboardAt10000Agents(t *testing.T) {
+	r := newRig(t, 10000, 40)
+	began := time.Now()
+	r.do("open the page", chromedp.Navigate(r.base+"/"))
+	r.login("viewer-secret")
+	r.until("every agent", `document.querySelector("#agent-counts").textContent.startsWith("10000 agents") && document.querySelectorAll("#agents-table tbody tr").length === 50`)
+	t.Logf("10,000 agents on the page %s after it was opened", time.Since(began).Round(time.Millisecond))
+
+	var all struct {
+		Agents []struct {
+			ID string `json:"id"`
+		} `json:"agents"`
+	}
+	call(t, "GET", r.simURL+"/v1/monitors/agents", simToken, nil, &all)
+	ids := make([]string, 0, len(all.Agents))
+	for _, a := range all.Agents {
+		ids = append(ids, a.ID)
+	}
+	slices.Sort(ids)
+
+	set := func(sel, value string) {
+		t.Helper()
+		r.do("set "+sel, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.value = %q; e.dispatchEvent(new Event(e.tagName === "INPUT" ? "input" : "change")); return true })()`, sel, value))(ctx, tg)
+			return err
+		}))
+	}
+	// Paging through the whole table, sorted by id.
+	r.do("next page", chromedp.Click(chromedp.CSS("#next")))
+	r.until("page 2", `document.querySelector("#page-text").textContent === "Page 2 of 200" && document.querySelector("#agents-table tbody tr").dataset.key === "`+ids[50]+`"`)
+	r.until("the move announced", `document.querySelector("#agents-live").textContent.startsWith("Showing 51 to 100 of 10000 agents")`)
+	// By status: every row shown has it, and the count is the page's own.
+	set("#f-status", "offline")
+	r.until("only offline agents", `(() => {
+		const rows = [...document.querySelectorAll("#agents-table tbody tr")];
+		const m = document.querySelector("#agents-summary").textContent.match(/of (\d+) agents \(filtered from 10000\)/);
+		const offline = document.querySelector("#agent-counts").textContent.match(/(\d+) offline/);
+		return rows.length > 0 && rows.every(tr => tr.cells[1].textContent === "Offline") && m && offline && m[1] === offline[1] && document.querySelector("#page-text").textContent.startsWith("Page 1 of ")
+	})()`)
+	set("#f-status", "")
+	// By queue.
+	var queue string
+	r.eval(`document.querySelector("#f-queue").options[3].value`, &queue)
+	set("#f-queue", queue)
+	r.until("only that queue's agents", `(() => {
+		const rows = [...document.querySelectorAll("#agents-table tbody tr")];
+		return rows.length > 0 && rows.every(tr => tr.cells[4].textContent.split(", ").includes("`+queue+`")) && document.querySelector("#agents-summary").textContent.includes("filtered from 10000")
+	})()`)
+	set("#f-queue", "")
+	// By name or id.
+	last := ids[len(ids)-1]
+	set("#f-search", last)
+	r.until("the one agent", `document.querySelectorAll("#agents-table tbody tr").length === 1 && document.querySelector("#agents-table tbody tr").dataset.key === "`+last+`" && document.querySelector("#agents-summary").textContent === "Showing 1 to 1 of 1 agents (filtered from 10000)."`)
+	set("#f-search", "no such agent")
+	r.until("no agent", `document.querySelectorAll("#agents-table tbody tr").length === 0 && document.querySelector("#agents-summary").textContent === "No agent matches."`)
 }

@@ -270,8 +270,10 @@ func TestPageIsAShellWithItsOwnFiles(t *testing.T) {
 	if strings.Contains(string(b), "http://") || strings.Contains(string(b), "https://") {
 		t.Errorf("the page names something outside the bridge:\n%s", b)
 	}
-	if resp, _ := http.Get(base + "/assets/nothing.js"); resp.StatusCode != 404 {
-		t.Errorf("an unknown file: %d", resp.StatusCode)
+	for _, p := range []string{"/assets/nothing.js", "/assets/", "/index.html", "/assets/../login.go"} {
+		if resp, _ := http.Get(base + p); resp.StatusCode != 404 {
+			t.Errorf("GET %s: %d; want 404", p, resp.StatusCode)
+		}
 	}
 	if resp, _ := http.Get(base + "/api/v1/session"); resp.StatusCode != 401 {
 		t.Errorf("who am I without a token: %d", resp.StatusCode)

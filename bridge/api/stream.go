@@ -330,7 +330,12 @@ func (s *Stream) subscribe() (*streamClient, []byte, error) {
 		return nil, nil, errTooManyClients
 	}
 	if !s.running {
-		s.src.DashboardApplied() // the baseline: the snapshot below holds it
+		// Nobody was listening: what changed meanwhile is in the snapshot
+		// below, read after this.
+		s.dirtyMu.Lock()
+		clear(s.dirty)
+		s.dirtyMu.Unlock()
+		s.src.DashboardApplied() // the baseline
 		s.last = lastTables{}
 	}
 	agents, _ := s.src.DashboardAgents(nil)
