@@ -13,7 +13,7 @@
 package freeswitch
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	_ "embed"
 	"errors"
@@ -465,28 +465,43 @@ const stateHeader = "# acdbridge freeswitch adapter: mod_callcenter agents it se
 
 // readState reads the state file; a missing file is an empty state.
 func readState(path string) (map[string]bool, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return map[string]bool{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("expected a readable state file: %w", err)
 	}
-	defer f.Close()
+	return parseState(path, b)
+}
+
+// parseState reads a state file's bytes: the header line, then one agent
+// name per line, each line ended by a newline. Anything else (an empty
+// file, one cut short, another file given as state_file) is an error
+// saying what was expected: starting with no state instead would take
+// every break the bridge holds for the agents' own, and keep them on
+// break for good.
+func parseState(path string, b []byte) (map[string]bool, error) {
+	const fix = "check state_file, or delete the file to start without state (the breaks the bridge holds are then left to the agents)"
+	if !bytes.HasPrefix(b, []byte(stateHeader)) {
+		return nil, fmt.Errorf("%s: expected the adapter's state file, starting with the line %q; got %q: %s", path, strings.TrimSuffix(stateHeader, "\n"), truncate(string(b), 60), fix)
+	}
 	owned := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if err := checkAgentName(line); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+	rest := b[len(stateHeader):]
+	if len(rest) == 0 {
+		return owned, nil
+	}
+	if !bytes.HasSuffix(rest, []byte("\n")) {
+		return nil, fmt.Errorf("%s: expected each line to end with a newline; got a file cut short, ending with %q: %s", path, truncate(string(rest[bytes.LastIndexByte(rest, '\n')+1:]), 60), fix)
+	}
+	for i, line := range strings.Split(string(rest[:len(rest)-1]), "\n") {
+		if err := checkAgentName(line); err != nil || line == "" {
+			if err == nil {
+				err = errors.New("expected an agent name, got an empty line")
+			}
+			return nil, fmt.Errorf("%s:%d: %w: %s", path, i+2, err, fix)
 		}
 		owned[line] = true
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return owned, nil
 }
@@ -515,6 +530,9 @@ func (a *Adapter) saveState(cfg settingsOf) {
 	tmp, err := os.CreateTemp(filepath.Dir(cfg.stateFile), filepath.Base(cfg.stateFile)+".*")
 	if err == nil {
 		_, err = tmp.WriteString(b.String())
+		if err == nil {
+			err = tmp.Sync() // on disk before it replaces the old file
+		}
 		if cerr := tmp.Close(); err == nil {
 			err = cerr
 		}
@@ -523,6 +541,9 @@ func (a *Adapter) saveState(cfg settingsOf) {
 		}
 		if err != nil {
 			os.Remove(tmp.Name())
+		} else if dir, derr := os.Open(filepath.Dir(cfg.stateFile)); derr == nil {
+			_ = dir.Sync() // the rename too (best effort: not every system can)
+			dir.Close()
 		}
 	}
 	if err != nil {

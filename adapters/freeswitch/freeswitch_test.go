@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -302,12 +304,79 @@ func TestStateFileSurvivesARestart(t *testing.T) {
 	expectOutcome(t, a.Reconcile(ctx, []sdk.Availability{agent("a-1", a1001, true, 3)}), sdk.Applied, `left the agent's own status "On Break" alone`)
 
 	// A broken state file is a configuration error naming the field.
-	os.WriteFile(state, []byte("Agent Smith\n"), 0o644)
+	os.WriteFile(state, []byte(stateHeader+"Agent Smith\n"), 0o644)
 	err = New(nil).Configure(ctx, sdk.Settings{JSON: []byte(`{"password":"p","state_file":"` + state + `"}`)})
 	var fe *sdk.FieldError
-	if !errors.As(err, &fe) || fe.Field != "state_file" || !strings.Contains(fe.Message, ":1:") {
+	if !errors.As(err, &fe) || fe.Field != "state_file" || !strings.Contains(fe.Message, ":2:") {
 		t.Fatalf("%v", err)
 	}
+}
+
+// Every kind of state file: only the adapter's own, whole, is read; an
+// empty file, one cut short or another file is an error saying so, not a
+// silent start without state.
+func TestParseState(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string // nil: an error containing msg
+		msg      string
+	}{
+		{"header only", stateHeader, []string{}, ""},
+		{"agents", stateHeader + "1001@default\n1002@default\n", []string{a1001, a1002}, ""},
+		{"twice", stateHeader + "1001@default\n1001@default\n", []string{a1001}, ""},
+		{"empty file", "", nil, "expected the adapter's state file, starting with the line"},
+		{"another file", "1001@default\n", nil, "expected the adapter's state file"},
+		{"header cut", stateHeader[:20], nil, "expected the adapter's state file"},
+		{"name cut", stateHeader + "1001@default\n1002@def", nil, `got a file cut short, ending with "1002@def"`},
+		{"empty line", stateHeader + "1001@default\n\n", nil, "fs.state:3: expected an agent name, got an empty line"},
+		{"bad name", stateHeader + "Agent Smith\n", nil, "fs.state:2: cannot name the mod_callcenter agent"},
+		{"crlf", stateHeader + "1001@default\r\n", nil, "fs.state:2: cannot name"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseState("fs.state", []byte(tc.in))
+			if tc.want == nil {
+				if err == nil || !strings.Contains(err.Error(), tc.msg) || !strings.Contains(err.Error(), "delete the file") {
+					t.Fatalf("%v, want an error containing %q", err, tc.msg)
+				}
+				return
+			}
+			var names []string
+			for n := range got {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			if err != nil || strings.Join(names, ",") != strings.Join(tc.want, ",") {
+				t.Fatalf("%v %v, want %v", names, err, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzParseState: any bytes give agent names that can be sent, or an
+// error; never a panic. What the adapter writes reads back the same.
+func FuzzParseState(f *testing.F) {
+	f.Add([]byte(stateHeader + "1001@default\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		owned, err := parseState("fs.state", b)
+		if err != nil {
+			return
+		}
+		for n := range owned {
+			if checkAgentName(n) != nil || n == "" {
+				t.Fatalf("%q gave the name %q", b, n)
+			}
+		}
+		names := slices.Sorted(maps.Keys(owned))
+		back, err := parseState("fs.state", []byte(stateHeader+strings.Join(append(names, ""), "\n")))
+		if len(names) == 0 {
+			back, err = parseState("fs.state", []byte(stateHeader))
+		}
+		if err != nil || len(back) != len(owned) {
+			t.Fatalf("%q: written back, %v %v", b, back, err)
+		}
+	})
 }
 
 // Every pair of current status and desired availability, with and without
