@@ -358,11 +358,18 @@ func (b *Bus) PublishRequest(ctx context.Context, r monitors.Request) error {
 // acdbridge.session.<queue> into stream EVENTS, with the message id
 // "session-<id>": a session is kept once.
 func (b *Bus) PublishSession(ctx context.Context, s monitors.SessionSummary) error {
-	data, err := EncodeSession(s)
+	return b.PublishSessionMsg(ctx, NewSessionMsg(s))
+}
+
+// PublishSessionMsg publishes an ended session with whatever of its whole
+// record m carries. A session is stored once (its id is the message id),
+// summary or record, whichever comes first.
+func (b *Bus) PublishSessionMsg(ctx context.Context, m SessionMsg) error {
+	data, err := EncodeSessionMsg(m)
 	if err != nil {
 		return err
 	}
-	return b.publish(ctx, SessionSubject(s.Queue), "session-"+Token(s.ID), data)
+	return b.publish(ctx, SessionSubject(m.Queue), "session-"+Token(m.ID), data)
 }
 
 func (b *Bus) publish(ctx context.Context, subject, msgID string, data []byte) error {

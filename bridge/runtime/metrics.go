@@ -24,7 +24,7 @@ type Metrics struct {
 }
 
 // Error kinds counted by acdbridge_errors_total.
-var errorKinds = []string{"bus_publish"}
+var errorKinds = []string{"bus_publish", "session_record"}
 
 // NewMetrics registers the runtime's metrics on reg, every labelled series
 // created up front so it exists at zero.

@@ -76,7 +76,11 @@ type outbox struct {
 	avail  map[string]named
 	agents map[string]*monitors.Agent // nil: delete
 	queues map[string]*monitors.Queue // nil: delete
-	events []source.Update            // RequestEvent and SessionEnded
+	events []source.Update            // RequestEvent, and SessionEnded while nothing archives
+	// records are archived sessions' whole records, in the order archived
+	// (sessionArchived); with real-time archiving on, they stand in for
+	// the SessionEnded summaries.
+	records []bus.SessionMsg
 }
 
 // named is a desired availability with its agent's name, for the console.
@@ -365,10 +369,15 @@ func (b *Bridge) apply(ctx context.Context, u source.Update) {
 		if ev, ok := b.queues.Change(u.Queue, u.Seq); ok {
 			b.queueEvent(ev)
 		}
-	case source.RequestEvent, source.SessionEnded:
+	case source.RequestEvent:
 		b.out.events = append(b.out.events, u)
-		if u.Kind == source.SessionEnded && b.syncer != nil {
+	case source.SessionEnded:
+		if b.syncer != nil {
+			// The archive fetches the whole record; sessionArchived
+			// publishes it, so the bus and the adapters get it whole.
 			b.syncer.SessionEnded(u.Session) // never blocks
+		} else {
+			b.out.events = append(b.out.events, u)
 		}
 	}
 	if wasStale {
@@ -466,6 +475,12 @@ func (b *Bridge) flush(ctx context.Context) {
 			break
 		}
 	}
+	for i, m := range out.records {
+		if !try("session", m.ID, func(c context.Context) error { return b.bus.PublishSessionMsg(c, m) }) {
+			keep.records = out.records[i:]
+			break
+		}
+	}
 	for id, a := range out.agents {
 		if !try("agent", id, func(c context.Context) error {
 			if a == nil {
@@ -506,6 +521,7 @@ func (b *Bridge) flush(ctx context.Context) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.out.events = append(keep.events, b.out.events...)
+	b.out.records = append(keep.records, b.out.records...)
 	for id, a := range keep.agents {
 		if _, newer := b.out.agents[id]; !newer {
 			b.out.agents[id] = a

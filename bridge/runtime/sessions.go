@@ -6,9 +6,11 @@ import (
 	"sync"
 
 	"github.com/acdbridge/acdbridge/bridge/archive"
+	"github.com/acdbridge/acdbridge/bridge/bus"
 	"github.com/acdbridge/acdbridge/bridge/config"
 	"github.com/acdbridge/acdbridge/bridge/sessions"
 	"github.com/acdbridge/acdbridge/bridge/source"
+	"github.com/acdbridge/acdbridge/monitors"
 )
 
 // startSessions opens the archive and runs the session syncer beside the
@@ -63,12 +65,25 @@ func (b *Bridge) startSessions(ctx context.Context, src *source.Client, wg *sync
 	return nil
 }
 
-// sessionArchived is called with each session once archived. It is the
-// place to publish the whole record on the bus or hand it to adapters
-// with the sessions capability; for now the summary the stream announced
-// is what the runtime publishes (apply).
+// sessionArchived is called with each session once archived: its whole
+// record goes into the outbox (flush publishes it on
+// acdbridge.session.<queue>, whence it reaches every adapter with the
+// sessions capability), and the session rules see it.
 func (b *Bridge) sessionArchived(ctx context.Context, x archive.Session) {
 	b.log.Debug("session archived", "session", x.ID, "recording", x.Recording.State)
+	m := sessionRecordMsg(x)
+	if err := m.Validate(); err != nil {
+		// The archive took a record the bus's codec refuses: publish the
+		// summary rather than hold the outbox on a message that can never
+		// be sent, and say so.
+		b.metrics.errors.WithLabelValues("session_record").Inc()
+		b.log.Error("session record not publishable whole; publishing its summary", "session", x.ID, "error", err)
+		m = bus.NewSessionMsg(monitors.SessionSummary{ID: x.ID, RequestID: x.RequestID, AgentID: x.AgentID, Queue: x.Queue,
+			ExternalRef: x.ExternalRef, StartedAt: x.StartedAt, EndedAt: x.EndedAt, DurationSeconds: x.DurationSeconds})
+	}
+	b.mu.Lock()
+	b.out.records = append(b.out.records, m)
+	b.mu.Unlock()
 	b.alertSession(ctx, x) // session rules need the survey and resolution (alerts.go)
 }
 

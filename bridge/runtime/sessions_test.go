@@ -3,10 +3,12 @@ package runtime
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/acdbridge/acdbridge/bridge/archive"
+	"github.com/acdbridge/acdbridge/bridge/bus"
 	"github.com/acdbridge/acdbridge/bridge/config"
 	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/simulator"
@@ -18,6 +20,25 @@ import (
 func TestRunArchivesSessionsAsTheyEnd(t *testing.T) {
 	r := newRig(t, 8, 2, 1<<14)
 	r.converge(fresh(r)) // the bridge follows the stream
+	// Each archived session went on the bus whole (not as the stream's
+	// summary), once.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	onBus := map[string][]bus.SessionMsg{}
+	ready := make(chan struct{})
+	go r.bridge.bus.ConsumeEvents(ctx, "sessions-test", []string{bus.KindSession}, func() { close(ready) }, func(_ context.Context, ev bus.Event) error {
+		m, err := bus.DecodeSessionMsg(ev.Data)
+		if err != nil {
+			t.Errorf("session on the bus: %v", err)
+			return err
+		}
+		mu.Lock()
+		onBus[m.ID] = append(onBus[m.ID], m)
+		mu.Unlock()
+		return nil
+	})
+	<-ready
 	start := r.clock.Now()
 	for range 20 {
 		r.step(time.Minute, fresh(r))
@@ -63,6 +84,30 @@ func TestRunArchivesSessionsAsTheyEnd(t *testing.T) {
 		}
 		if err := folder.Verify(got.Recording.Path, rec.Recording.Size, rec.Recording.SHA256); err != nil {
 			t.Fatal(err)
+		}
+	}
+	testutil.WaitFor(t, "every archived session on the bus", 30*time.Second, 20*time.Millisecond, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range ids {
+			if len(onBus[id]) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range page.Sessions {
+		rec, _ := r.engine.Session(s.ID)
+		ms := onBus[s.ID]
+		if len(ms) != 1 {
+			t.Fatalf("%s on the bus %d times", s.ID, len(ms))
+		}
+		m := ms[0]
+		if m.Resolution != rec.Resolution || len(m.Events) != len(rec.Events) || len(m.Fields) != len(rec.Fields) ||
+			m.Recording == nil || m.Recording.SHA256 != rec.Recording.SHA256 || (m.Survey == nil) != (rec.Survey == nil) {
+			t.Fatalf("%s on the bus as %+v; the simulator has %+v", s.ID, m, rec)
 		}
 	}
 	if ac.DSN != filepath.Join(r.bridge.opts.Config.DataDir, "archive.db") {
