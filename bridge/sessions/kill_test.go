@@ -117,6 +117,15 @@ archive {
 	if !regexp.MustCompile(`done: \d+ sessions in the range`).Match(b) {
 		t.Fatal("the second run did not say it was done")
 	}
+	// It resumed: its first progress line already counts what the first
+	// run archived (from the checkpoint).
+	first2 := regexp.MustCompile(`(?m)^sessions (\d+)/(\d+)`).FindSubmatch(b)
+	if first2 == nil {
+		t.Fatal("the second run printed no progress")
+	}
+	if resumed, _ := strconv.Atoi(string(first2[1])); resumed == 0 || int64(resumed) > n {
+		t.Fatalf("the second run started at %d sessions; want it to resume from the first run's checkpoint (%d archived)", resumed, n)
+	}
 	checkAgainstTruth(t, st, filepath.Join(dir, "data", "recordings"), want)
 	if m := tempFiles(t, filepath.Join(dir, "data", "recordings")); len(m) != 0 {
 		t.Fatalf("temporary files of the killed run left: %v", m)
