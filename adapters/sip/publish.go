@@ -412,7 +412,7 @@ func (p *publisher) transact(ctx context.Context, pb *publication, body []byte, 
 	for attempt := 0; ; attempt++ {
 		req := p.request(pb, body, expires, ifMatch, authName, authValue)
 		if err := p.lim.Wait(ctx); err != nil {
-			return nil, retryable("%s: waiting for the PUBLISH rate: %v", pb.aor.String(), err)
+			return nil, retryable("%s: not sent in this call: at %v PUBLISH a second it would start after the call's deadline (%v); worth retrying", pb.aor.String(), p.cfg.rate, err)
 		}
 		res, err := p.do(ctx, req)
 		if err != nil {

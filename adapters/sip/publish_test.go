@@ -416,3 +416,34 @@ func TestPublishOnlyChanges(t *testing.T) {
 		t.Fatalf("%d PUBLISH, want 3", n)
 	}
 }
+
+// TestPacedBatch: a batch larger than the rate allows before the call's
+// deadline is done in part; the rest are retryable, and the call ends
+// before its deadline (a reconcile of many agents must not time out).
+func TestPacedBatch(t *testing.T) {
+	p := NewPeer(t)
+	a := publishing(t, p, map[string]any{"rate": 2, "timeout": "100ms"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	items := make([]sdk.Availability, 10)
+	for i := range items {
+		items[i] = item("a-"+itoa(i), "sip:agent"+itoa(i)+"@example.test", "in_session", 1)
+	}
+	rs := a.Reconcile(ctx, items)
+	if ctx.Err() != nil {
+		t.Fatal("the call ran into its deadline")
+	}
+	applied := 0
+	for _, r := range rs {
+		switch {
+		case r.Outcome == sdk.Applied:
+			applied++
+		case r.Outcome != sdk.Retryable || !strings.Contains(r.Message, "not sent in this call: at 2 PUBLISH a second it would start after the call's deadline"):
+			t.Fatalf("%+v", r)
+		}
+	}
+	// The burst (2) at once, then one every 0.5 s until 0.9 s.
+	if applied < 2 || applied >= len(items) || p.Publishes() != applied {
+		t.Fatalf("%d applied, %d PUBLISH sent, of %d", applied, p.Publishes(), len(items))
+	}
+}

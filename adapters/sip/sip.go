@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/hashicorp/go-hclog"
@@ -307,7 +308,16 @@ func (a *Adapter) apply(ctx context.Context, items []sdk.Availability, reconcile
 		return out
 	}
 	// Publish mode: agents in parallel, each publication one transaction
-	// at a time; the rate limiter paces the whole.
+	// at a time; the rate limiter paces the whole. A batch larger than the
+	// rate allows before the call's deadline (the reconcile of 100,000
+	// agents) is done in part: the PUBLISH that would start too late are
+	// not sent and their items are retryable, so the bridge sends them
+	// again, and the call still ends before its deadline.
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-(p.cfg.timeout + time.Second)))
+		defer cancel()
+	}
 	sem := make(chan struct{}, publishWorkers)
 	var wg sync.WaitGroup
 	for i, it := range items {
