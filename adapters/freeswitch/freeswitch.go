@@ -18,6 +18,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -59,8 +60,10 @@ type Adapter struct {
 	ready   chan struct{}      // closed while sess is set
 	lastErr error
 	health  sdk.Health
-	owned   map[string]bool // agent names the bridge set to the busy status, as far as known
-	dirty   bool            // owned changed since the state file was written
+	// owned: the agents the bridge set to the busy status, as far as
+	// known, each with the available status it had then, to give back.
+	owned map[string]string
+	dirty bool // owned changed since the state file was written
 
 	versions *ledger.Ledger // applied and desired versions per agent
 }
@@ -76,7 +79,7 @@ func New(logger hclog.Logger) *Adapter {
 		log: logger, minBackoff: 500 * time.Millisecond, maxBackoff: 30 * time.Second, authBackoff: 30 * time.Second,
 		ready:    make(chan struct{}),
 		health:   sdk.Health{Status: sdk.Down, Message: "not configured"},
-		versions: ledger.New(), owned: map[string]bool{},
+		versions: ledger.New(), owned: map[string]string{},
 	}
 }
 
@@ -98,7 +101,7 @@ func (a *Adapter) Configure(_ context.Context, s sdk.Settings) error {
 	if err != nil {
 		return err
 	}
-	var owned map[string]bool
+	var owned map[string]string
 	if cfg.stateFile != "" {
 		if owned, err = readState(cfg.stateFile); err != nil {
 			return &sdk.FieldError{Field: "state_file", Message: err.Error()}
@@ -300,45 +303,62 @@ func (a *Adapter) done(it sdk.Availability, msg string, err error) sdk.Result {
 	return res
 }
 
-func (a *Adapter) isOwned(name string) bool {
+// ownedBy is the available status to give the agent back when the bridge
+// holds the agent's busy status ("" when it does not).
+func (a *Adapter) ownedBy(name string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.owned[name]
 }
 
-func (a *Adapter) setOwned(name string, own bool) {
+// setOwned records that the bridge holds the agent's busy status, to give
+// back restore (own), or that it does not (!own).
+func (a *Adapter) setOwned(name string, own bool, restore string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.owned[name] == own {
-		return
-	}
 	if own {
-		a.owned[name] = true
+		if a.owned[name] == restore {
+			return
+		}
+		a.owned[name] = restore
 	} else {
+		if _, ok := a.owned[name]; !ok {
+			return
+		}
 		delete(a.owned, name)
 	}
 	a.dirty = true
 }
 
 // plan is what to do with one agent: the status to set ("" for none),
-// whether the bridge then owns the agent's status, and what to say.
+// whether the bridge then holds the agent's busy status and which
+// available status it then gives back, and what to say.
 type plan struct {
-	set string
-	own bool
-	msg string
+	set     string
+	own     bool
+	restore string
+	msg     string
 }
 
 // decide applies the ownership rule to an agent whose status is cur. The
 // bridge sets its busy status only over an available one, and gives an
 // agent back only from the busy status it set itself; anything else is
 // the agent's own choice and stays.
+//
+// An agent is given back the available status the agent had when the
+// bridge set the break ("Available (On Demand)" stays on demand), or
+// available_status when that is not known.
 func (a *Adapter) decide(cfg settingsOf, name string, available bool, cur string) plan {
-	ours := cur == cfg.busy && a.isOwned(name)
+	restore := a.ownedBy(name)
+	ours := cur == cfg.busy && restore != ""
 	free := cur == StatusAvailable || cur == StatusAvailableOnDemand
 	if available {
 		switch {
 		case ours:
-			return plan{set: cfg.available, msg: fmt.Sprintf("set %q (was %q, set by the bridge)", cfg.available, cur)}
+			if restore != StatusAvailable && restore != StatusAvailableOnDemand {
+				restore = cfg.available
+			}
+			return plan{set: restore, msg: fmt.Sprintf("set %q (was %q, set by the bridge)", restore, cur)}
 		case free:
 			return plan{msg: fmt.Sprintf("already %q", cur)}
 		default:
@@ -347,9 +367,9 @@ func (a *Adapter) decide(cfg settingsOf, name string, available bool, cur string
 	}
 	switch {
 	case free:
-		return plan{set: cfg.busy, own: true, msg: fmt.Sprintf("set %q (was %q)", cfg.busy, cur)}
+		return plan{set: cfg.busy, own: true, restore: cur, msg: fmt.Sprintf("set %q (was %q)", cfg.busy, cur)}
 	case ours:
-		return plan{own: true, msg: fmt.Sprintf("already %q, set by the bridge", cur)}
+		return plan{own: true, restore: restore, msg: fmt.Sprintf("already %q, set by the bridge", cur)}
 	default:
 		return plan{msg: fmt.Sprintf("kept the agent's own status %q", cur)}
 	}
@@ -421,7 +441,7 @@ func (a *Adapter) process(ctx context.Context, c *conn, cfg settingsOf, items []
 		}
 		p := a.decide(cfg, names[i], items[i].Available, st)
 		if p.set == "" {
-			a.setOwned(names[i], p.own)
+			a.setOwned(names[i], p.own, p.restore)
 			out[i] = a.done(items[i], p.msg, nil)
 			continue
 		}
@@ -432,7 +452,7 @@ func (a *Adapter) process(ctx context.Context, c *conn, cfg settingsOf, items []
 			// reply is lost (the connection drops, the adapter dies) may
 			// well have been carried out, and a break of the bridge's
 			// taken for the agent's own would never be given back.
-			a.setOwned(names[i], true)
+			a.setOwned(names[i], true, p.restore)
 		}
 	}
 	if len(sets) > 0 {
@@ -446,10 +466,10 @@ func (a *Adapter) process(ctx context.Context, c *conn, cfg settingsOf, items []
 		}
 		switch {
 		case err == nil:
-			a.setOwned(names[ch.i], ch.p.own)
+			a.setOwned(names[ch.i], ch.p.own, ch.p.restore)
 		case errors.As(err, new(*APIError)) && ch.p.own:
 			// FreeSWITCH refused: the agent's status did not change.
-			a.setOwned(names[ch.i], false)
+			a.setOwned(names[ch.i], false, "")
 		}
 		// Any other error leaves the outcome unknown: a claimed break
 		// stays claimed, and a break given back stays the bridge's until
@@ -461,13 +481,13 @@ func (a *Adapter) process(ctx context.Context, c *conn, cfg settingsOf, items []
 }
 
 // stateHeader starts the state file.
-const stateHeader = "# acdbridge freeswitch adapter: mod_callcenter agents it set to its busy status, one per line\n"
+const stateHeader = "# acdbridge freeswitch adapter: mod_callcenter agents it set to its busy status, and the status each gets back\n"
 
 // readState reads the state file; a missing file is an empty state.
-func readState(path string) (map[string]bool, error) {
+func readState(path string) (map[string]string, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return map[string]bool{}, nil
+		return map[string]string{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("expected a readable state file: %w", err)
@@ -475,18 +495,19 @@ func readState(path string) (map[string]bool, error) {
 	return parseState(path, b)
 }
 
-// parseState reads a state file's bytes: the header line, then one agent
-// name per line, each line ended by a newline. Anything else (an empty
+// parseState reads a state file's bytes: the header line, then one line
+// per agent, its name, a tab and the available status to give it back,
+// each line ended by a newline. Anything else (an empty
 // file, one cut short, another file given as state_file) is an error
 // saying what was expected: starting with no state instead would take
 // every break the bridge holds for the agents' own, and keep them on
 // break for good.
-func parseState(path string, b []byte) (map[string]bool, error) {
+func parseState(path string, b []byte) (map[string]string, error) {
 	const fix = "check state_file, or delete the file to start without state (the breaks the bridge holds are then left to the agents)"
 	if !bytes.HasPrefix(b, []byte(stateHeader)) {
 		return nil, fmt.Errorf("%s: expected the adapter's state file, starting with the line %q; got %q: %s", path, strings.TrimSuffix(stateHeader, "\n"), truncate(string(b), 60), fix)
 	}
-	owned := map[string]bool{}
+	owned := map[string]string{}
 	rest := b[len(stateHeader):]
 	if len(rest) == 0 {
 		return owned, nil
@@ -495,13 +516,19 @@ func parseState(path string, b []byte) (map[string]bool, error) {
 		return nil, fmt.Errorf("%s: expected each line to end with a newline; got a file cut short, ending with %q: %s", path, truncate(string(rest[bytes.LastIndexByte(rest, '\n')+1:]), 60), fix)
 	}
 	for i, line := range strings.Split(string(rest[:len(rest)-1]), "\n") {
-		if err := checkAgentName(line); err != nil || line == "" {
-			if err == nil {
-				err = errors.New("expected an agent name, got an empty line")
-			}
+		name, restore, _ := strings.Cut(line, "\t")
+		err := checkAgentName(name)
+		switch {
+		case err != nil:
+		case name == "":
+			err = errors.New("expected an agent name, got an empty line")
+		case restore != StatusAvailable && restore != StatusAvailableOnDemand:
+			err = fmt.Errorf("expected the agent name, a tab and %q or %q (the status to give back), got %q", StatusAvailable, StatusAvailableOnDemand, truncate(line, 60))
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w: %s", path, i+2, err, fix)
 		}
-		owned[line] = true
+		owned[name] = restore
 	}
 	return owned, nil
 }
@@ -514,19 +541,14 @@ func (a *Adapter) saveState(cfg settingsOf) {
 		a.mu.Unlock()
 		return
 	}
-	names := make([]string, 0, len(a.owned))
-	for n := range a.owned {
-		names = append(names, n)
-	}
-	a.dirty = false
-	a.mu.Unlock()
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(a.owned))
 	var b strings.Builder
 	b.WriteString(stateHeader)
 	for _, n := range names {
-		b.WriteString(n)
-		b.WriteByte('\n')
+		b.WriteString(n + "\t" + a.owned[n] + "\n")
 	}
+	a.dirty = false
+	a.mu.Unlock()
 	tmp, err := os.CreateTemp(filepath.Dir(cfg.stateFile), filepath.Base(cfg.stateFile)+".*")
 	if err == nil {
 		_, err = tmp.WriteString(b.String())

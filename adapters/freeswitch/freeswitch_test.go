@@ -197,6 +197,16 @@ func TestGolden(t *testing.T) {
 			expectStatus(t, f, a1001, StatusAvailableOnDemand)
 			a.Close()
 		}},
+		{"on-demand-agent-gets-on-demand-back", func(t *testing.T, f *FakeServer) {
+			// available_status is "Available", but this agent works on
+			// demand: the agent gets back what the agent had.
+			a := start(t, f, f.Password, nil)
+			f.SetStatus(a1001, StatusAvailableOnDemand)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `set "On Break" (was "Available (On Demand)")`)
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available (On Demand)" (was "On Break", set by the bridge)`)
+			expectStatus(t, f, a1001, StatusAvailableOnDemand)
+			a.Close()
+		}},
 		{"unknown-agent", func(t *testing.T, f *FakeServer) {
 			a := start(t, f, f.Password, nil)
 			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-9", "9999@default", false, 1)}), sdk.Permanent, `FreeSWITCH refused "callcenter_config agent get status 9999@default": -ERR Agent not found!`)
@@ -282,7 +292,7 @@ func TestStateFileSurvivesARestart(t *testing.T) {
 	a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1), agent("a-2", a1002, false, 1)})
 	a.Close()
 	b, err := os.ReadFile(state)
-	if err != nil || string(b) != stateHeader+a1001+"\n" {
+	if err != nil || string(b) != stateHeader+a1001+"\tAvailable\n" {
 		t.Fatalf("state file %q %v", b, err)
 	}
 	a = start(t, f, f.Password, map[string]any{"state_file": state})
@@ -322,15 +332,17 @@ func TestParseState(t *testing.T) {
 		msg      string
 	}{
 		{"header only", stateHeader, []string{}, ""},
-		{"agents", stateHeader + "1001@default\n1002@default\n", []string{a1001, a1002}, ""},
-		{"twice", stateHeader + "1001@default\n1001@default\n", []string{a1001}, ""},
+		{"agents", stateHeader + "1001@default\tAvailable\n1002@default\tAvailable (On Demand)\n", []string{a1001 + "=" + StatusAvailable, a1002 + "=" + StatusAvailableOnDemand}, ""},
+		{"twice", stateHeader + "1001@default\tAvailable\n1001@default\tAvailable\n", []string{a1001 + "=" + StatusAvailable}, ""},
 		{"empty file", "", nil, "expected the adapter's state file, starting with the line"},
-		{"another file", "1001@default\n", nil, "expected the adapter's state file"},
+		{"another file", "1001@default\tAvailable\n", nil, "expected the adapter's state file"},
 		{"header cut", stateHeader[:20], nil, "expected the adapter's state file"},
-		{"name cut", stateHeader + "1001@default\n1002@def", nil, `got a file cut short, ending with "1002@def"`},
-		{"empty line", stateHeader + "1001@default\n\n", nil, "fs.state:3: expected an agent name, got an empty line"},
-		{"bad name", stateHeader + "Agent Smith\n", nil, "fs.state:2: cannot name the mod_callcenter agent"},
-		{"crlf", stateHeader + "1001@default\r\n", nil, "fs.state:2: cannot name"},
+		{"name cut", stateHeader + "1001@default\tAvailable\n1002@def", nil, `got a file cut short, ending with "1002@def"`},
+		{"empty line", stateHeader + "1001@default\tAvailable\n\n", nil, "fs.state:3: expected an agent name, got an empty line"},
+		{"no status", stateHeader + "1001@default\n", nil, `fs.state:2: expected the agent name, a tab and "Available" or "Available (On Demand)"`},
+		{"not an available status", stateHeader + "1001@default\tOn Break\n", nil, `fs.state:2: expected the agent name, a tab and`},
+		{"bad name", stateHeader + "Agent Smith\tAvailable\n", nil, "fs.state:2: cannot name the mod_callcenter agent"},
+		{"crlf", stateHeader + "1001@default\tAvailable\r\n", nil, "fs.state:2: expected the agent name, a tab"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -342,8 +354,8 @@ func TestParseState(t *testing.T) {
 				return
 			}
 			var names []string
-			for n := range got {
-				names = append(names, n)
+			for n, r := range got {
+				names = append(names, n+"="+r)
 			}
 			slices.Sort(names)
 			if err != nil || strings.Join(names, ",") != strings.Join(tc.want, ",") {
@@ -356,62 +368,84 @@ func TestParseState(t *testing.T) {
 // FuzzParseState: any bytes give agent names that can be sent, or an
 // error; never a panic. What the adapter writes reads back the same.
 func FuzzParseState(f *testing.F) {
-	f.Add([]byte(stateHeader + "1001@default\n"))
+	f.Add([]byte(stateHeader + "1001@default\tAvailable (On Demand)\n"))
 	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		owned, err := parseState("fs.state", b)
 		if err != nil {
 			return
 		}
-		for n := range owned {
-			if checkAgentName(n) != nil || n == "" {
-				t.Fatalf("%q gave the name %q", b, n)
+		var text strings.Builder
+		text.WriteString(stateHeader)
+		for n, r := range owned {
+			if checkAgentName(n) != nil || n == "" || (r != StatusAvailable && r != StatusAvailableOnDemand) {
+				t.Fatalf("%q gave %q to give back %q", b, n, r)
 			}
+			text.WriteString(n + "\t" + r + "\n")
 		}
-		names := slices.Sorted(maps.Keys(owned))
-		back, err := parseState("fs.state", []byte(stateHeader+strings.Join(append(names, ""), "\n")))
-		if len(names) == 0 {
-			back, err = parseState("fs.state", []byte(stateHeader))
-		}
-		if err != nil || len(back) != len(owned) {
+		back, err := parseState("fs.state", []byte(text.String()))
+		if err != nil || !maps.Equal(back, owned) {
 			t.Fatalf("%q: written back, %v %v", b, back, err)
 		}
 	})
 }
 
-// Every pair of current status and desired availability, with and without
-// the bridge owning the status: the whole ownership table.
+// Every current status against every desired availability, with the
+// bridge holding no break, or one to give back as "Available" or as
+// "Available (On Demand)": the whole ownership table.
 func TestDecide(t *testing.T) {
 	cfg := settingsOf{available: StatusAvailable, busy: StatusOnBreak}
+	const av, od, br, lo = StatusAvailable, StatusAvailableOnDemand, StatusOnBreak, StatusLoggedOut
 	tests := []struct {
 		cur       string
-		owned     bool
+		owned     string // the status to give back; "" when not the bridge's
 		available bool
 		set       string
 		own       bool
+		restore   string
 	}{
-		{StatusAvailable, false, false, StatusOnBreak, true},
-		{StatusAvailableOnDemand, false, false, StatusOnBreak, true},
-		{StatusOnBreak, false, false, "", false},
-		{StatusOnBreak, true, false, "", true},
-		{StatusLoggedOut, false, false, "", false},
-		{StatusLoggedOut, true, false, "", false},
-		{StatusAvailable, true, false, StatusOnBreak, true},
-		{StatusAvailable, false, true, "", false},
-		{StatusAvailable, true, true, "", false},
-		{StatusAvailableOnDemand, false, true, "", false},
-		{StatusOnBreak, false, true, "", false},
-		{StatusOnBreak, true, true, StatusAvailable, false},
-		{StatusLoggedOut, false, true, "", false},
-		{StatusLoggedOut, true, true, "", false},
+		{av, "", false, br, true, av},
+		{av, av, false, br, true, av},
+		{av, od, false, br, true, av},
+		{od, "", false, br, true, od},
+		{od, av, false, br, true, od},
+		{od, od, false, br, true, od},
+		{br, "", false, "", false, ""},
+		{br, av, false, "", true, av},
+		{br, od, false, "", true, od},
+		{lo, "", false, "", false, ""},
+		{lo, av, false, "", false, ""},
+		{lo, od, false, "", false, ""},
+		{av, "", true, "", false, ""},
+		{av, av, true, "", false, ""},
+		{av, od, true, "", false, ""},
+		{od, "", true, "", false, ""},
+		{od, av, true, "", false, ""},
+		{od, od, true, "", false, ""},
+		{br, "", true, "", false, ""},
+		{br, av, true, av, false, ""},
+		{br, od, true, od, false, ""},
+		{lo, "", true, "", false, ""},
+		{lo, av, true, "", false, ""},
+		{lo, od, true, "", false, ""},
 	}
 	for _, tc := range tests {
 		a := New(nil)
-		a.setOwned("x", tc.owned)
+		a.setOwned("x", tc.owned != "", tc.owned)
 		p := a.decide(cfg, "x", tc.available, tc.cur)
-		if p.set != tc.set || p.own != tc.own || p.msg == "" {
-			t.Errorf("%q owned=%v available=%v: %+v, want set %q own %v", tc.cur, tc.owned, tc.available, p, tc.set, tc.own)
+		if p.set != tc.set || p.own != tc.own || p.restore != tc.restore || p.msg == "" {
+			t.Errorf("%q owned=%q available=%v: %+v, want set %q own %v restore %q", tc.cur, tc.owned, tc.available, p, tc.set, tc.own, tc.restore)
 		}
+	}
+	// Logged Out as the busy status: the same rule.
+	cfg.busy = lo
+	a := New(nil)
+	a.setOwned("x", true, od)
+	if p := a.decide(cfg, "x", true, lo); p.set != od {
+		t.Errorf("Logged Out held by the bridge: %+v, want %q back", p, od)
+	}
+	if p := a.decide(cfg, "x", true, br); p.set != "" {
+		t.Errorf("On Break with Logged Out as the busy status: %+v, want left alone", p)
 	}
 }
 
@@ -425,7 +459,7 @@ func TestStateFileWrittenBeforeTheSet(t *testing.T) {
 	a := start(t, f, f.Password, map[string]any{"state_file": state})
 	f.Set(func(f *FakeServer) { f.dropAfterSet = true })
 	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "ended")
-	if b, err := os.ReadFile(state); err != nil || string(b) != stateHeader+a1001+"\n" {
+	if b, err := os.ReadFile(state); err != nil || string(b) != stateHeader+a1001+"\tAvailable\n" {
 		t.Fatalf("state file %q %v, want %s named", b, err, a1001)
 	}
 	a.Close()
