@@ -75,7 +75,10 @@ func TestSeparateString(t *testing.T) {
 	}{
 		{"agent set status 1001@default 'On Break'", []string{"agent", "set", "status", "1001@default", "On Break"}},
 		{"  agent   get  status x  ", []string{"agent", "get", "status", "x"}},
-		{`a b\ c 'd e' f\'g`, []string{"a", "b c", "d e", "f'g"}},
+		// "\ " keeps its backslash: a space is not escaped by
+		// cleanup_separated_string with a space delimiter (it passes 0).
+		{`a b\ c 'd e' f\'g`, []string{"a", `b\ c`, "d e", "f'g"}},
+		{`a\x b\sc d\\e`, []string{`a\x`, "b c", `d\e`}},
 		{"a b c d e f g h i j", []string{"a", "b", "c", "d", "e", "f", "g", "h i j"}},
 		{"", nil},
 	}

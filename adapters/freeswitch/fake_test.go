@@ -479,14 +479,16 @@ func separateString(s string, n int) []string {
 }
 
 // cleanup is cleanup_separated_string: quotes removed, escapes resolved,
-// trailing spaces outside quotes dropped.
+// trailing spaces outside quotes dropped. A backslash escapes only a
+// quote, a backslash, or n, r, t and s (unescape_char); before anything
+// else it stays as it is.
 func cleanup(s string) string {
 	s = strings.TrimLeft(s, " ")
 	var out []byte
 	end, quoted := 0, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '\\' && i+1 < len(s) {
+		if c == '\\' && i+1 < len(s) && strings.IndexByte(`'"\nrts`, s[i+1]) >= 0 {
 			e := s[i+1]
 			switch e {
 			case 'n':
