@@ -422,8 +422,8 @@ func TestPublishOnlyChanges(t *testing.T) {
 // before its deadline (a reconcile of many agents must not time out).
 func TestPacedBatch(t *testing.T) {
 	p := NewPeer(t)
-	a := publishing(t, p, map[string]any{"rate": 2, "timeout": "100ms"})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	a := publishing(t, p, map[string]any{"rate": 2, "timeout": "1s"})
+	ctx, cancel := context.WithTimeout(context.Background(), 3500*time.Millisecond)
 	defer cancel()
 	items := make([]sdk.Availability, 10)
 	for i := range items {
@@ -442,7 +442,8 @@ func TestPacedBatch(t *testing.T) {
 			t.Fatalf("%+v", r)
 		}
 	}
-	// The burst (2) at once, then one every 0.5 s until 0.9 s.
+	// The burst (2) at once, then one every 0.5 s until 1.5 s (the
+	// deadline less the timeout and a second).
 	if applied < 2 || applied >= len(items) || p.Publishes() != applied {
 		t.Fatalf("%d applied, %d PUBLISH sent, of %d", applied, p.Publishes(), len(items))
 	}
