@@ -37,8 +37,11 @@ const rulesFile = "rules.json"
 const minEvalGap = 100 * time.Millisecond
 
 // sessionAlertWindow: a session that ended longer ago than this does not
-// alert. The archive also reads old sessions (a date range, the nightly
-// schedule, a recording fetched again), and those are history, not news.
+// alert. The archive also reads old sessions (the nightly schedule, a
+// recording fetched again), and those are history, not news. "Ago" is
+// measured from the newest session end seen, when that is earlier than the
+// bridge's clock: a source whose clock runs behind (a simulator started in
+// the past) still alerts on what just ended there.
 const sessionAlertWindow = time.Hour
 
 // alerting owns the rule engine; it is safe for concurrent use (the API
@@ -53,6 +56,7 @@ type alerting struct {
 	out      []monitors.Alert // transitions still to publish, in order
 	lastEval time.Time
 	sessions map[string]time.Time // sessions the rules have seen, by when they ended; kept sessionAlertWindow
+	newest   time.Time            // the newest session end seen
 	now      func() time.Time
 	log      hclog.Logger
 	say      func(string, ...any)
@@ -258,12 +262,19 @@ func (al *alerting) sessionEnded(o monitors.SessionOutcome) {
 	al.mu.Lock()
 	defer al.mu.Unlock()
 	now := al.now()
+	if o.EndedAt.After(al.newest) {
+		al.newest = o.EndedAt
+	}
+	ref := now
+	if al.newest.Before(ref) {
+		ref = al.newest
+	}
 	for id, ended := range al.sessions {
-		if now.Sub(ended) > sessionAlertWindow {
+		if ref.Sub(ended) > sessionAlertWindow {
 			delete(al.sessions, id)
 		}
 	}
-	if _, seen := al.sessions[o.ID]; seen || now.Sub(o.EndedAt) > sessionAlertWindow {
+	if _, seen := al.sessions[o.ID]; seen || ref.Sub(o.EndedAt) > sessionAlertWindow {
 		return
 	}
 	al.sessions[o.ID] = o.EndedAt

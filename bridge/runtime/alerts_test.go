@@ -3,6 +3,7 @@ package runtime
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -133,17 +134,37 @@ func TestSessionAlertWindow(t *testing.T) {
 	if _, _, err := al.Put(monitors.Rule{Name: "low", Kind: monitors.SessionRuleKind, RatingAtMost: 2}, "alice"); err != nil {
 		t.Fatal(err)
 	}
+	behind := clock.Add(-30 * 24 * time.Hour) // a source whose clock is a month behind
 	for _, o := range []monitors.SessionOutcome{
 		{ID: "s-new", Queue: "q", Rating: 1, EndedAt: clock.Add(-time.Minute)},
 		{ID: "s-new", Queue: "q", Rating: 1, EndedAt: clock.Add(-time.Minute)}, // again
 		{ID: "s-old", Queue: "q", Rating: 1, EndedAt: clock.Add(-2 * time.Hour)},
 		{ID: "s-good", Queue: "q", Rating: 5, EndedAt: clock},
+		{ID: "s-behind", Queue: "q", Rating: 2, EndedAt: behind},
 	} {
 		al.sessionEnded(o)
 	}
 	out := al.take()
 	if len(out) != 1 || out[0].Session != "s-new" || out[0].Status != monitors.Firing {
 		t.Errorf("alerts: %+v", out)
+	}
+	// A source a month behind the bridge's clock: what just ended there
+	// alerts, what ended two hours before it does not.
+	al2 := loadAlerting(t, t.TempDir(), func() time.Time { return clock })
+	al2.Put(monitors.Rule{Name: "low", Kind: monitors.SessionRuleKind, RatingAtMost: 2}, "alice")
+	for _, o := range []monitors.SessionOutcome{
+		{ID: "s-1", Queue: "q", Rating: 1, EndedAt: behind},
+		{ID: "s-2", Queue: "q", Rating: 1, EndedAt: behind.Add(-2 * time.Hour)},
+		{ID: "s-3", Queue: "q", Rating: 2, EndedAt: behind.Add(time.Minute)},
+	} {
+		al2.sessionEnded(o)
+	}
+	var got []string
+	for _, a := range al2.take() {
+		got = append(got, a.Session)
+	}
+	if strings.Join(got, " ") != "s-1 s-3" {
+		t.Errorf("a source behind: alerts for %v, want s-1 s-3", got)
 	}
 }
 
@@ -183,6 +204,29 @@ func TestAlertsInTheRunningBridge(t *testing.T) {
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	iutil.WaitFor(t, what, 20*time.Second, 10*time.Millisecond, cond)
+}
+
+// In the running bridge, session rules fire on the sessions the archive
+// reads whole (survey and resolution), one alert per session.
+func TestSessionRuleInTheRunningBridge(t *testing.T) {
+	parsed, err := config.Parse([]byte("session_rule \"rated\" {\n  rating_at_most = 5\n  annotations = { summary = \"${agent}: ${rating}\" }\n}\n"), "bridge.hcl")
+	if err != nil {
+		t.Fatal(config.Format(err))
+	}
+	r := newRig(t, 8, 2, 1<<14, func(c *config.Config) { c.Rules = parsed.Rules })
+	r.converge(fresh(r))
+	for range 20 {
+		r.step(time.Minute, fresh(r))
+	}
+	m := r.bridge.metrics
+	waitFor(t, "a session alert", func() bool { return testutil.ToFloat64(m.alerts.WithLabelValues("firing")) > 0 })
+	for _, a := range r.bridge.Rules().Alerts() {
+		rec, err := r.engine.Session(a.Session)
+		if err != nil || rec.Survey == nil || a.Labels["agent"] != rec.AgentID || a.Value["rating"] != float64(rec.Survey.Rating) ||
+			a.Annotations["summary"] != fmt.Sprintf("%s: %d", rec.AgentID, rec.Survey.Rating) {
+			t.Errorf("alert %+v; the simulator has %+v", a, rec)
+		}
+	}
 }
 
 // configs/grafana-dashboard.json and configs/prometheus-rules.yml use only
