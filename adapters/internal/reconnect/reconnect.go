@@ -14,7 +14,10 @@ import (
 // Policy is how long the loop waits before trying again.
 type Policy struct {
 	// Min is the first wait after a failed connection, doubling up to
-	// Max; it is also the wait after a connection that ended.
+	// Max. After a connection that ended, the wait is Min again if the
+	// connection lasted at least Max; a shorter one (a server that
+	// accepts, then drops at once) keeps the wait doubling, so that the
+	// server is not reconnected to, and reconciled, twice a second.
 	Min, Max time.Duration
 	// RefusedMin is the first wait after a refusal, doubling up to
 	// RefusedMax.
@@ -37,10 +40,17 @@ type Loop[C any] struct {
 	// Lost is told of each connection that ended while the loop runs,
 	// with the wait before the next attempt.
 	Lost func(err error, retryIn time.Duration)
+	// Now is the clock that times connections (nil: time.Now).
+	Now func() time.Time
 }
 
-// Run runs the loop until ctx ends. Waits are reset once a Dial succeeds.
+// Run runs the loop until ctx ends. The wait after refusals is reset once
+// a Dial succeeds; the wait after failures, once a connection lasted Max.
 func (l Loop[C]) Run(ctx context.Context) {
+	now := l.Now
+	if now == nil {
+		now = time.Now
+	}
 	backoff, refusedWait := l.Min, l.RefusedMin
 	for ctx.Err() == nil {
 		c, err := l.Dial(ctx)
@@ -61,14 +71,19 @@ func (l Loop[C]) Run(ctx context.Context) {
 			}
 			continue
 		}
-		backoff, refusedWait = l.Min, l.RefusedMin
+		refusedWait = l.RefusedMin
+		started := now()
 		err = l.Serve(ctx, c)
 		if ctx.Err() != nil {
 			return
 		}
-		l.Lost(err, backoff)
-		// A server that accepts and drops at once is not hammered either.
-		if !Sleep(ctx, backoff) {
+		if now().Sub(started) >= l.Max {
+			backoff = l.Min
+		}
+		wait := backoff
+		backoff = min(2*backoff, l.Max)
+		l.Lost(err, wait)
+		if !Sleep(ctx, wait) {
 			return
 		}
 	}

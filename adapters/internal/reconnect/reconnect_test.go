@@ -18,9 +18,10 @@ func TestRunFollowsThePolicy(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// d: a failed dial; r: a refusal; s: a dial that succeeds and a
-	// connection that then ends; x: a dial that succeeds, served until
-	// the loop stops.
-	script := "ddddrrrsdrrsx"
+	// connection that ends at once; l: one that ends after lasting Max;
+	// x: a dial that succeeds, served until the loop stops.
+	script := "ddddrrrsdrrlsssllx"
+	var clock time.Time // moved by Serve only: the time connections last
 	var mu sync.Mutex
 	var log []string
 	step := 0
@@ -50,6 +51,9 @@ func TestRunFollowsThePolicy(t *testing.T) {
 			Failed:  func(err error, refused bool, in time.Duration) { note("failed refused=%v in %s", refused, in) },
 			Serve: func(ctx context.Context, c int) error {
 				note("serve %d", c)
+				if script[c-1] == 'l' {
+					clock = clock.Add(p.Max)
+				}
 				if script[c-1] == 'x' {
 					cancel()
 					<-ctx.Done()
@@ -58,15 +62,25 @@ func TestRunFollowsThePolicy(t *testing.T) {
 				return errors.New("dropped")
 			},
 			Lost: func(err error, in time.Duration) { note("lost %v in %s", err, in) },
+			Now:  func() time.Time { return clock },
 		}.Run(ctx)
 	}()
 	<-done
 	want := []string{
 		"failed refused=false in 1µs", "failed refused=false in 2µs", "failed refused=false in 4µs", "failed refused=false in 4µs",
 		"failed refused=true in 10µs", "failed refused=true in 20µs", "failed refused=true in 30µs",
-		"serve 8", "lost dropped in 1µs",
-		"failed refused=false in 1µs", "failed refused=true in 10µs", "failed refused=true in 20µs", "serve 12", "lost dropped in 1µs",
-		"serve 13",
+		// A connection that ends at once does not reset the wait of the
+		// failures before it; refusals start again from RefusedMin.
+		"serve 8", "lost dropped in 4µs",
+		"failed refused=false in 4µs", "failed refused=true in 10µs", "failed refused=true in 20µs",
+		// One that lasted Max does; then quick drops double it again.
+		"serve 12", "lost dropped in 1µs",
+		"serve 13", "lost dropped in 2µs",
+		"serve 14", "lost dropped in 4µs",
+		"serve 15", "lost dropped in 4µs",
+		"serve 16", "lost dropped in 1µs",
+		"serve 17", "lost dropped in 1µs",
+		"serve 18",
 	}
 	if got := strings.Join(log, "\n"); got != strings.Join(want, "\n") {
 		t.Fatalf("the loop did:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
