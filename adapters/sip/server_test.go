@@ -15,7 +15,7 @@ import (
 // serving configures a server-mode adapter on a free port of 127.0.0.1.
 func serving(t *testing.T, extra map[string]any) (*Adapter, string) {
 	t.Helper()
-	s := map[string]any{"mode": "server", "listen": "127.0.0.1:0", "timeout": "1s"}
+	s := map[string]any{"mode": "server", "listen": "127.0.0.1:0", "timeout": "3s"}
 	for k, v := range extra {
 		s[k] = v
 	}
