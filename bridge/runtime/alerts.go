@@ -33,8 +33,14 @@ import (
 // rulesFile is where the API's rules are kept, under data_dir.
 const rulesFile = "rules.json"
 
-// minEvalGap bounds how often a burst of queue changes evaluates the rules.
-const minEvalGap = 100 * time.Millisecond
+// minEvalGap bounds how often a burst of queue changes evaluates the rules;
+// the gap also stays at least evalGapFactor times the last evaluation's
+// duration, so that rules over many queues never take more than a fifth of
+// a core, however fast the tables change.
+const (
+	minEvalGap    = 100 * time.Millisecond
+	evalGapFactor = 4
+)
 
 // sessionAlertWindow: a session that ended longer ago than this does not
 // alert. The archive also reads old sessions (the nightly schedule, a
@@ -55,6 +61,7 @@ type alerting struct {
 	path     string
 	out      []monitors.Alert // transitions still to publish, in order
 	lastEval time.Time
+	evalTook time.Duration // how long the last evaluation took
 	sessions map[string]time.Time // sessions the rules have seen, by when they ended; kept sessionAlertWindow
 	newest   time.Time            // the newest session end seen
 	now      func() time.Time
@@ -245,15 +252,21 @@ func (al *alerting) save(rules map[string]monitors.Rule) error {
 func (al *alerting) evaluate(figs []monitors.Figures, now time.Time) {
 	al.mu.Lock()
 	defer al.mu.Unlock()
+	started := time.Now()
 	al.lastEval = now
 	al.out = append(al.out, al.engine.Evaluate(figs, now)...)
+	al.evalTook = time.Since(started)
 }
 
-// due says whether a change to the tables should evaluate now.
-func (al *alerting) due(now time.Time) bool {
+// due says whether to evaluate now: after a change, once minEvalGap has
+// passed; on a tick, unless a slow evaluation's gap is not over.
+func (al *alerting) due(now time.Time, tick bool) bool {
 	al.mu.Lock()
 	defer al.mu.Unlock()
-	return now.Sub(al.lastEval) >= minEvalGap
+	if tick {
+		return now.Sub(al.lastEval) >= evalGapFactor*al.evalTook
+	}
+	return now.Sub(al.lastEval) >= max(minEvalGap, evalGapFactor*al.evalTook)
 }
 
 // sessionEnded runs the session rules on a session's record, once per
@@ -313,8 +326,9 @@ func (b *Bridge) startAlerts() error {
 }
 
 // evaluateAlerts evaluates the queue rules over the figures now (unless
-// the source is stale) and publishes the transitions. force: a tick;
-// otherwise a table change, at most every minEvalGap.
+// the source is stale) and publishes the transitions. force: a tick, which
+// evaluates unless the last evaluation took so long that the gap after it
+// is not over; otherwise a table change, at most every minEvalGap.
 func (b *Bridge) evaluateAlerts(ctx context.Context, force bool) {
 	b.mu.Lock()
 	al := b.alerts
@@ -323,7 +337,7 @@ func (b *Bridge) evaluateAlerts(ctx context.Context, force bool) {
 		return
 	}
 	now := time.Now()
-	if b.agents.Stale() || b.agents.LastFresh().IsZero() || (!force && !al.due(now)) {
+	if b.agents.Stale() || b.agents.LastFresh().IsZero() || !al.due(now, force) {
 		b.mu.Unlock()
 		b.publishAlerts(ctx)
 		return
