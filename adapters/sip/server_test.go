@@ -122,6 +122,26 @@ func TestServerDialogInfo(t *testing.T) {
 	}
 }
 
+// TestServerRouteSet: a SUBSCRIBE that came through proxies (Record-Route)
+// gets its NOTIFYs through them: Route headers in the recorded order, sent
+// to the first route, whatever the Contact says.
+func TestServerRouteSet(t *testing.T) {
+	ctx := context.Background()
+	a, addr := serving(t, nil)
+	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)})
+	w := NewWatcher(t, "", "")
+	first := "<sip:127.0.0.1:" + strconv.Itoa(w.Port) + ";lr>"
+	w.RecordRoute = []string{first, "<sip:proxy2.example.test;lr>"}
+	w.Contact = "<sip:watcher@192.0.2.1:5060>" // unreachable: only the route set gets there
+	if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60); err != nil || res.StatusCode != 200 {
+		t.Fatal(res, err)
+	}
+	n := w.WaitNotify(t, "the NOTIFY through the route set", 0, func(Notify) bool { return true })
+	if strings.Join(n.Routes, ", ") != first+", <sip:proxy2.example.test;lr>" || n.RequestTo != "sip:watcher@192.0.2.1:5060" {
+		t.Fatalf("NOTIFY %+v: want Route %s, <sip:proxy2.example.test;lr> and the Contact as Request-URI", n, first)
+	}
+}
+
 // TestServerRefusals checks each refusal's status code.
 func TestServerRefusals(t *testing.T) {
 	ctx := context.Background()

@@ -28,6 +28,11 @@ type Watcher struct {
 	tcp        net.Listener
 	// Answer is the status the watcher answers NOTIFY with (default 200).
 	Answer int
+	// RecordRoute, when set, are Record-Route values put on the first
+	// SUBSCRIBE, as proxies on the way would; Contact overrides the
+	// watcher's own Contact URI.
+	RecordRoute []string
+	Contact     string
 
 	mu       sync.Mutex
 	notifies []Notify
@@ -51,6 +56,7 @@ type Notify struct {
 	FromTag   string
 	CallID    string
 	RequestTo string
+	Routes    []string
 }
 
 // NewWatcher starts a watcher listening on 127.0.0.1 (UDP and TCP).
@@ -105,6 +111,9 @@ func (w *Watcher) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if c := req.CallID(); c != nil {
 		n.CallID = c.Value()
+	}
+	for _, r := range req.GetHeaders("Route") {
+		n.Routes = append(n.Routes, r.Value())
 	}
 	w.mu.Lock()
 	answer := w.Answer
@@ -231,7 +240,15 @@ func (w *Watcher) request(expires int, authName, authValue string) *sip.Request 
 	if w.transport == "TCP" {
 		contact = fmt.Sprintf("<sip:%s@127.0.0.1:%d;transport=tcp>", from.Address.User, w.Port)
 	}
+	if w.Contact != "" {
+		contact = w.Contact
+	}
 	req.AppendHeader(sip.NewHeader("Contact", contact))
+	if w.toTag == "" {
+		for _, rr := range w.RecordRoute {
+			req.AppendHeader(sip.NewHeader("Record-Route", rr))
+		}
+	}
 	req.AppendHeader(sip.NewHeader("Event", w.event))
 	accept := TypePIDF
 	if w.event == EventDialog {
