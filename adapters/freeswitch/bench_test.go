@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,4 +64,26 @@ func BenchmarkReconcile5000(b *testing.B) {
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/reconcile")
+}
+
+// BenchmarkSetAvailabilityStateFile is one SetAvailability of one agent
+// (busy, then available, in turn) through the adapter with a state_file:
+// a read, a set, and the state file written (with fsync) before each break
+// is sent and after each is given back.
+func BenchmarkSetAvailabilityStateFile(b *testing.B) {
+	f := NewFakeServer(b)
+	f.Set(func(f *FakeServer) { f.quiet = true })
+	state := filepath.Join(b.TempDir(), "fs.state")
+	a := New(nil)
+	if err := a.Configure(context.Background(), sdk.Settings{JSON: []byte(`{"address":"` + f.Addr() + `","password":"ClueCon","state_file":"` + state + `"}`)}); err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	for v := uint64(1); b.Loop(); v++ {
+		r := a.SetAvailability(context.Background(), []sdk.Availability{agent("a-1", a1001, v%2 == 0, v)})
+		if r[0].Outcome != sdk.Applied || !strings.HasPrefix(r[0].Message, "set ") {
+			b.Fatalf("%+v", r)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "changes/s")
 }
