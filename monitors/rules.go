@@ -760,3 +760,21 @@ func IsRuleError(err error) (*RuleError, bool) {
 	ok := errors.As(err, &re)
 	return re, ok
 }
+
+// QueueStates is, per queue with a pending or firing queue alert, the most
+// advanced state among its rules' (firing over pending): the rule state the
+// queues monitor shows.
+func (e *Engine) QueueStates() map[string]AlertState {
+	out := map[string]AlertState{}
+	for n, st := range e.states {
+		if e.rules[n].Kind != QueueRuleKind {
+			continue
+		}
+		for q, s := range st {
+			if out[q] != Firing {
+				out[q] = s.state
+			}
+		}
+	}
+	return out
+}

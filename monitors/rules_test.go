@@ -362,6 +362,13 @@ func TestRulesListing(t *testing.T) {
 	if want := []string{"a:pending:warning", "b:pending:warning", "c:pending:warning"}; !slices.Equal(names, want) {
 		t.Errorf("%v, want %v", names, want)
 	}
+	e.Set(Rule{Name: "now", Queues: []string{"q2"}, When: "waiting > 0"}, t0)
+	e.Set(Rule{Name: "s", Kind: SessionRuleKind, Unresolved: true}, t0)
+	e.Evaluate([]Figures{fig("q", 1, 0), fig("q2", 1, 0), fig("q3", 0, 0)}, t0)
+	e.SessionEnded(SessionOutcome{ID: "s1", Queue: "q3", Resolution: "unresolved"}, t0)
+	if got := e.QueueStates(); !maps.Equal(got, map[string]AlertState{"q": Pending, "q2": Firing}) {
+		t.Errorf("queue states %v", got)
+	}
 }
 
 // The Go-compiled conditions give exactly HCL's answers.

@@ -61,7 +61,7 @@ type alerting struct {
 	path     string
 	out      []monitors.Alert // transitions still to publish, in order
 	lastEval time.Time
-	evalTook time.Duration // how long the last evaluation took
+	evalTook time.Duration        // how long the last evaluation took
 	sessions map[string]time.Time // sessions the rules have seen, by when they ended; kept sessionAlertWindow
 	newest   time.Time            // the newest session end seen
 	now      func() time.Time
@@ -400,4 +400,18 @@ func (b *Bridge) Rules() api.Rules {
 		return nil
 	}
 	return b.alerts
+}
+
+// QueueAlertStates is, per queue with a pending or firing alert, its state
+// (firing over pending), for the queues monitor.
+func (b *Bridge) QueueAlertStates() map[string]monitors.AlertState {
+	b.mu.Lock()
+	al := b.alerts
+	b.mu.Unlock()
+	if al == nil {
+		return nil
+	}
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	return al.engine.QueueStates()
 }
