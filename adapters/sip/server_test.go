@@ -195,23 +195,26 @@ func TestServerEndsSubscriptions(t *testing.T) {
 		w.WaitNotify(t, "terminated;reason=timeout", 0, func(n Notify) bool { return n.State == "terminated;reason=timeout" })
 		waitFor(t, "no subscription left", func() bool { return subscriptions(a) == 0 })
 	})
-	t.Run("481", func(t *testing.T) {
-		a, addr := serving(t, nil)
-		a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 1)})
-		w := NewWatcher(t, "", "")
-		if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60); err != nil || res.StatusCode != 200 {
-			t.Fatal(res, err)
-		}
-		w.WaitNotify(t, "the first NOTIFY", 0, func(Notify) bool { return true })
-		w.mu.Lock()
-		w.Answer = 481
-		w.mu.Unlock()
-		a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 2)})
-		waitFor(t, "the subscription dropped", func() bool { return subscriptions(a) == 0 })
-		if n := len(w.Notifies()); n != 2 {
-			t.Fatalf("%d NOTIFYs, want 2", n)
-		}
-	})
+	for _, code := range []int{481, 408} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			a, addr := serving(t, nil)
+			a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 1)})
+			w := NewWatcher(t, "", "")
+			if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60); err != nil || res.StatusCode != 200 {
+				t.Fatal(res, err)
+			}
+			w.WaitNotify(t, "the first NOTIFY", 0, func(Notify) bool { return true })
+			w.mu.Lock()
+			w.Answer = code
+			w.mu.Unlock()
+			a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 2)})
+			waitFor(t, "the subscription dropped", func() bool { return subscriptions(a) == 0 })
+			a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 3)})
+			if n := len(w.Notifies()); n != 2 {
+				t.Fatalf("%d NOTIFYs, want 2: none after the %d", n, code)
+			}
+		})
+	}
 	t.Run("no answer", func(t *testing.T) {
 		a, addr := serving(t, nil)
 		a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 1)})
