@@ -52,3 +52,37 @@ func TestSyncRangeIntoSQLServers(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkBackfillPostgres is BenchmarkBackfill into PostgreSQL.
+func BenchmarkBackfillPostgres(b *testing.B) {
+	dsn := os.Getenv("ACDBRIDGE_IT_POSTGRES_DSN")
+	if dsn == "" {
+		b.Fatal("ACDBRIDGE_IT_POSTGRES_DSN is not set: run it in the integration suite's environment")
+	}
+	eng := newSim(b, 24)
+	ts := serve(b, eng, nil)
+	since, until := simNow.Add(-23*time.Hour), simNow.Add(-time.Hour)
+	ctx := context.Background()
+	var n int64
+	for b.Loop() {
+		b.StopTimer()
+		st, err := archive.Open(ctx, archive.DriverPostgres, dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, table := range []string{"session_fields", "session_events", "surveys", "recordings", "sync_state", "sessions"} {
+			if _, err := st.DB().ExecContext(ctx, "DELETE FROM "+table); err != nil {
+				b.Fatal(err)
+			}
+		}
+		f := newFixtureOn(b, ts.URL, sessions.Options{}, st, b.TempDir())
+		b.StartTimer()
+		p, err := f.sy.SyncRange(ctx, since, until)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += p.Done
+		st.Close()
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "sessions/s")
+}
