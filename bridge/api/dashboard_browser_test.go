@@ -179,7 +179,9 @@ rule "config_backlog" {
 
 func (r *rig) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	r.t.Helper()
-	if err := chromedp.Do(r.ctx, steps...); err != nil {
+	ctx, cancel := context.WithTimeout(r.ctx, 90*time.Second) // a hang guard
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
 		shot, _ := chromedp.Run(r.ctx, chromedp.FullScreenshot(100))
 		if len(shot) > 0 {
 			p := filepath.Join(os.TempDir(), "acdbridge-dashboard-failure.png")
@@ -330,6 +332,24 @@ func TestDashboardInChromium(t *testing.T) {
 	if st := call(t, "PUT", base+"/api/v1/rules/dash_threshold", "viewer-secret", map[string]any{"kind": "queue", "queues": []string{queue}, "when": "waiting >= 1", "severity": "warning"}, nil); st != 403 {
 		t.Fatalf("the viewer's PUT through the API: %d; want 403", st)
 	}
+	do("the viewer deletes", chromedp.Click(chromedp.CSS(`button[data-rule="dash_threshold"][data-action="delete"]`)),
+		chromedp.Click(chromedp.CSS(`button[data-rule="dash_threshold"][data-action="confirm-delete"]`)))
+	until("the 403 shown", `document.querySelector("#rules-status").textContent === "Not deleted (403): token wallboard has the role viewer; this call needs supervisor" && document.activeElement.dataset.action === "delete"`)
+
+	// The supervisor deletes it: asked first, then gone.
+	do("log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login")))
+	login("lead-secret")
+	until("the rule listed", `!!document.querySelector('button[data-rule="dash_threshold"][data-action="delete"]')`)
+	do("delete, then keep it", chromedp.Click(chromedp.CSS(`button[data-rule="dash_threshold"][data-action="delete"]`)),
+		chromedp.Click(chromedp.CSS(`button[data-rule="dash_threshold"][data-action="keep"]`)))
+	until("kept", `document.querySelector("#rules-status").textContent === "Rule dash_threshold kept." && document.activeElement.dataset.action === "delete"`)
+	do("delete", chromedp.Click(chromedp.CSS(`button[data-rule="dash_threshold"][data-action="delete"]`)),
+		chromedp.Click(chromedp.CSS(`button[data-rule="dash_threshold"][data-action="confirm-delete"]`)))
+	until("deleted", `document.querySelector("#rules-status").textContent === "Deleted rule dash_threshold." && ![...document.querySelectorAll("#rules-table tbody th")].some(th => th.textContent === "dash_threshold")`)
+	if st := call(t, "GET", base+"/api/v1/rules/dash_threshold", "viewer-secret", nil, nil); st != 404 {
+		t.Fatalf("the deleted rule: %d", st)
+	}
+
 	// The log names who logged in, never with the token itself.
 	if strings.Contains(bridge.String(), "lead-secret") || strings.Contains(bridge.String(), "viewer-secret") {
 		t.Fatal("a token reached the bridge's log")

@@ -19,6 +19,7 @@ const state = {
   stale: false,
   page: 0,
   editing: null, // the rule being edited, or "" for a new one
+  confirming: null, // the rule whose deletion awaits confirmation
 };
 
 let es = null;
@@ -528,12 +529,14 @@ function renderRules() {
     let actions;
     if (r.read_only) {
       actions = el("span", { text: "Read-only (config file)" });
+    } else if (state.confirming === r.name) {
+      actions = el("span", {},
+        el("button", { type: "button", "data-action": "confirm-delete", "data-rule": r.name, text: "Yes, delete " + r.name }),
+        el("button", { type: "button", "data-action": "keep", "data-rule": r.name, text: "Keep it" }));
     } else {
-      const edit = el("button", { type: "button", "data-action": "edit", "data-rule": r.name, text: "Edit" });
-      edit.setAttribute("aria-label", "Edit rule " + r.name);
-      const del = el("button", { type: "button", "data-action": "delete", "data-rule": r.name, text: "Delete" });
-      del.setAttribute("aria-label", "Delete rule " + r.name);
-      actions = el("span", {}, edit, del);
+      actions = el("span", {},
+        el("button", { type: "button", "data-action": "edit", "data-rule": r.name, "aria-label": "Edit rule " + r.name, text: "Edit" }),
+        el("button", { type: "button", "data-action": "delete", "data-rule": r.name, "aria-label": "Delete rule " + r.name, text: "Delete" }));
     }
     const st = r.state || "inactive";
     setCells(tr, [
@@ -599,11 +602,32 @@ $("rules-table").addEventListener("click", async (ev) => {
   if (!b) return;
   const rule = (state.rules || []).find((r) => r.name === b.dataset.rule);
   if (!rule) return;
-  if (b.dataset.action === "edit") { openEditor(rule); return; }
-  if (!window.confirm("Delete rule " + rule.name + "?")) return;
+  const focus = (action) => {
+    renderRules();
+    const n = document.querySelector('#rules-table button[data-action="' + action + '"][data-rule="' + CSS.escape(rule.name) + '"]');
+    if (n) n.focus();
+  };
+  switch (b.dataset.action) {
+    case "edit":
+      openEditor(rule);
+      return;
+    case "delete": // asks first, in place
+      state.confirming = rule.name;
+      $("rules-status").textContent = "Delete rule " + rule.name + "? Confirm or keep it.";
+      focus("confirm-delete");
+      return;
+    case "keep":
+      state.confirming = null;
+      $("rules-status").textContent = "Rule " + rule.name + " kept.";
+      focus("delete");
+      return;
+  }
+  state.confirming = null;
   const r = await api("DELETE", "/api/v1/rules/" + encodeURIComponent(rule.name));
   $("rules-status").textContent = r.status === 204 ? "Deleted rule " + rule.name + "." : "Not deleted (" + r.status + "): " + errorText(r);
-  if (r.status === 204) refreshRules();
+  if (r.status === 204) { refreshRules(); $("rules-h").focus(); }
+  else focus("delete");
+  if (r.status === 401) showLogin("Your session ended; log in again.");
 });
 
 function errorText(r) {
