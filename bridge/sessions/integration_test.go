@@ -14,10 +14,12 @@ import (
 
 // A range sync into real PostgreSQL and MariaDB servers (started by
 // scripts/integration.d/30-sql.sh), checked against the simulator's truth.
+// These tests have databases of their own: bridge/archive's tests, which
+// go test runs at the same time, drop the tables of theirs.
 func TestSyncRangeIntoSQLServers(t *testing.T) {
 	for _, tc := range []struct{ driver, env string }{
-		{archive.DriverPostgres, "ACDBRIDGE_IT_POSTGRES_DSN"},
-		{archive.DriverMySQL, "ACDBRIDGE_IT_MYSQL_DSN"},
+		{archive.DriverPostgres, "ACDBRIDGE_IT_POSTGRES_SESSIONS_DSN"},
+		{archive.DriverMySQL, "ACDBRIDGE_IT_MYSQL_SESSIONS_DSN"},
 	} {
 		t.Run(tc.driver, func(t *testing.T) {
 			dsn := os.Getenv(tc.env)
@@ -55,9 +57,9 @@ func TestSyncRangeIntoSQLServers(t *testing.T) {
 
 // BenchmarkBackfillPostgres is BenchmarkBackfill into PostgreSQL.
 func BenchmarkBackfillPostgres(b *testing.B) {
-	dsn := os.Getenv("ACDBRIDGE_IT_POSTGRES_DSN")
+	dsn := os.Getenv("ACDBRIDGE_IT_POSTGRES_SESSIONS_DSN")
 	if dsn == "" {
-		b.Fatal("ACDBRIDGE_IT_POSTGRES_DSN is not set: run it in the integration suite's environment")
+		b.Fatal("ACDBRIDGE_IT_POSTGRES_SESSIONS_DSN is not set: run it in the integration suite's environment")
 	}
 	eng := newSim(b, 24)
 	ts := serve(b, eng, nil)

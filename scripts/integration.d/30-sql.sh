@@ -3,7 +3,10 @@
 # archive's tests. CI runs as root: PostgreSQL runs as the postgres user
 # the package creates; MariaDB runs with --user=root.
 # Exports ACDBRIDGE_IT_POSTGRES_DSN (a pgx URL) and ACDBRIDGE_IT_MYSQL_DSN
-# (a go-sql-driver DSN).
+# (a go-sql-driver DSN) for bridge/archive's tests, which drop and make the
+# tables, and ACDBRIDGE_IT_POSTGRES_SESSIONS_DSN and
+# ACDBRIDGE_IT_MYSQL_SESSIONS_DSN, another database on each server, for
+# bridge/sessions' tests, which go test runs at the same time.
 APT_PACKAGES+=(postgresql mariadb-server mariadb-client iproute2)
 STARTERS+=(start_sql)
 STOPPERS+=(stop_sql)
@@ -38,7 +41,9 @@ start_sql() {
     return 1
   fi
   runuser -u postgres -- "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U acdbridge acdbridge_it
+  runuser -u postgres -- "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U acdbridge acdbridge_it_sessions
   export ACDBRIDGE_IT_POSTGRES_DSN="postgres://acdbridge@127.0.0.1:$pgport/acdbridge_it?sslmode=disable"
+  export ACDBRIDGE_IT_POSTGRES_SESSIONS_DSN="postgres://acdbridge@127.0.0.1:$pgport/acdbridge_it_sessions?sslmode=disable"
 
   myport="$(sql_port)"
   mkdir -p "$mydir"
@@ -53,8 +58,11 @@ start_sql() {
     return 1
   fi
   mariadb --no-defaults --socket="$mydir/mariadb.sock" -u root -e \
-    "CREATE DATABASE acdbridge_it CHARACTER SET utf8mb4; CREATE USER 'acdbridge'@'127.0.0.1' IDENTIFIED BY 'acdbridge-it'; GRANT ALL ON acdbridge_it.* TO 'acdbridge'@'127.0.0.1';"
+    "CREATE DATABASE acdbridge_it CHARACTER SET utf8mb4; CREATE DATABASE acdbridge_it_sessions CHARACTER SET utf8mb4;
+     CREATE USER 'acdbridge'@'127.0.0.1' IDENTIFIED BY 'acdbridge-it';
+     GRANT ALL ON acdbridge_it.* TO 'acdbridge'@'127.0.0.1'; GRANT ALL ON acdbridge_it_sessions.* TO 'acdbridge'@'127.0.0.1';"
   export ACDBRIDGE_IT_MYSQL_DSN="acdbridge:acdbridge-it@tcp(127.0.0.1:$myport)/acdbridge_it"
+  export ACDBRIDGE_IT_MYSQL_SESSIONS_DSN="acdbridge:acdbridge-it@tcp(127.0.0.1:$myport)/acdbridge_it_sessions"
 }
 
 stop_sql() {
