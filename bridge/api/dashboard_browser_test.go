@@ -174,6 +174,11 @@ rule "config_backlog" {
 	t.Cleanup(cancel)
 	ctx, cancel = context.WithTimeout(ctx, 4*time.Minute) // a hang guard
 	t.Cleanup(cancel)
+	// Start the browser and its tab on ctx, so that the shorter contexts
+	// of each step do not own them.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
 	return &rig{t: t, simURL: simURL, base: base, bridge: bridge, ctx: ctx}
 }
 
