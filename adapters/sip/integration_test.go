@@ -110,6 +110,19 @@ func TestKamailioWatcherSeesAgentBusy(t *testing.T) {
 			seen = len(w.Notifies())
 
 			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", aor, "available", 2)}), sdk.Applied, "modified")
+			if tc.auth {
+				// Kamailio took the last challenge's nonce again (nc 2):
+				// no second 407 for the modify.
+				a.mu.Lock()
+				pb := a.pub.agents["a-1"].presence
+				a.mu.Unlock()
+				pb.mu.Lock()
+				nc := pb.nc
+				pb.mu.Unlock()
+				if nc != 2 {
+					t.Fatalf("nonce count %d after the modify, want 2 (the nonce reused)", nc)
+				}
+			}
 			w.WaitNotify(t, "the agent available", seen, func(n Notify) bool {
 				p, ok := presenceIn(t, n)
 				return ok && !p.Busy() && p.Note == "available"

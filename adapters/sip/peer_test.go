@@ -42,6 +42,9 @@ type Peer struct {
 	cancel context.CancelFunc
 	Port   int
 
+	// WWW makes the challenge a 401 with WWW-Authenticate (a registrar's
+	// way) instead of Kamailio's proxy 407.
+	WWW bool
 	// Users turns digest authentication on: user name = password (set it
 	// with SetUsers once the peer runs).
 	Users map[string]string
@@ -119,6 +122,9 @@ func NewPeer(t testing.TB) *Peer {
 
 // SetUsers turns digest authentication on: user name = password.
 func (p *Peer) SetUsers(users map[string]string) { p.mu.Lock(); p.Users = users; p.mu.Unlock() }
+
+// SetNonce changes the nonce, as a server does when the old one expires.
+func (p *Peer) SetNonce(n string) { p.mu.Lock(); p.Nonce = n; p.mu.Unlock() }
 
 // Addr is the peer's host:port.
 func (p *Peer) Addr() string { return fmt.Sprintf("127.0.0.1:%d", p.Port) }
@@ -259,11 +265,18 @@ func (p *Peer) authorized(req *sip.Request, tx sip.ServerTransaction) bool {
 	if len(users) == 0 {
 		return true
 	}
-	if h := req.GetHeader("Proxy-Authorization"); h != nil {
+	p.mu.Lock()
+	www, nonce := p.WWW, p.Nonce
+	p.mu.Unlock()
+	in := "Proxy-Authorization"
+	if www {
+		in = "Authorization"
+	}
+	if h := req.GetHeader(in); h != nil {
 		cred, err := digest.ParseCredentials(h.Value())
-		if err == nil && cred.Nonce == p.Nonce {
+		if err == nil && cred.Nonce == nonce {
 			if pass, ok := users[cred.Username]; ok {
-				want, _ := digest.Digest(&digest.Challenge{Realm: peerRealm, Nonce: p.Nonce, QOP: []string{"auth"}, Algorithm: cred.Algorithm},
+				want, _ := digest.Digest(&digest.Challenge{Realm: peerRealm, Nonce: nonce, QOP: []string{"auth"}, Algorithm: cred.Algorithm},
 					digest.Options{Method: req.Method.String(), URI: cred.URI, Username: cred.Username, Password: pass, Cnonce: cred.Cnonce, Count: cred.Nc})
 				if want != nil && want.Response == cred.Response {
 					return true
@@ -271,8 +284,12 @@ func (p *Peer) authorized(req *sip.Request, tx sip.ServerTransaction) bool {
 			}
 		}
 	}
-	p.respond(req, tx, 407, "Proxy Authentication Required", true,
-		sip.NewHeader("Proxy-Authenticate", fmt.Sprintf(`Digest realm="%s", nonce="%s", qop="auth"`, peerRealm, p.Nonce)))
+	chal := fmt.Sprintf(`Digest realm="%s", nonce="%s", qop="auth"`, peerRealm, nonce)
+	if www {
+		p.respond(req, tx, 401, "Unauthorized", true, sip.NewHeader("WWW-Authenticate", chal))
+		return false
+	}
+	p.respond(req, tx, 407, "Proxy Authentication Required", true, sip.NewHeader("Proxy-Authenticate", chal))
 	return false
 }
 

@@ -85,6 +85,11 @@ type publication struct {
 	user      string
 	pass      string
 	version   uint64 // dialog-info's version attribute
+	// The last digest challenge answered, reused with a growing nonce
+	// count until the server challenges again.
+	chal    *digest.Challenge
+	chalFor string // the header that answers it
+	nc      int
 }
 
 // pubError is a failed publication; permanent says retrying will not help.
@@ -411,6 +416,16 @@ func (p *publisher) remove(ctx context.Context, pb *publication) error {
 // digest credentials; it gives the final response.
 func (p *publisher) transact(ctx context.Context, pb *publication, body []byte, expires time.Duration, ifMatch string) (*sip.Response, error) {
 	var authName, authValue string
+	preemptive := false
+	if pb.chal != nil && pb.user != "" {
+		// The last challenge's nonce, with the next nonce count: no
+		// round trip for a new challenge while the server takes it.
+		pb.nc++
+		if v, err := credentials(pb.chal, "PUBLISH", pb.aor.String(), pb.user, pb.pass, pb.nc); err == nil {
+			authName, authValue, preemptive = pb.chalFor, v, true
+		}
+	}
+	answered := false // a fresh challenge was answered in this transaction
 	for attempt := 0; ; attempt++ {
 		req := p.request(pb, body, expires, ifMatch, authName, authValue)
 		if err := p.lim.Wait(ctx); err != nil {
@@ -420,17 +435,25 @@ func (p *publisher) transact(ctx context.Context, pb *publication, body []byte, 
 		if err != nil {
 			return nil, retryable("%s: PUBLISH to %s over %s: %v", pb.aor.String(), p.cfg.address, p.cfg.transport, err)
 		}
-		if (res.StatusCode != 401 && res.StatusCode != 407) || attempt > 0 && !staleChallenge(res) || attempt > 1 {
+		if res.StatusCode != 401 && res.StatusCode != 407 || answered && !staleChallenge(res) || attempt > 2 {
 			return res, nil
+		}
+		if preemptive && attempt == 0 {
+			pb.chal = nil // the nonce expired, or the server wants a new one
 		}
 		if pb.user == "" {
 			return nil, permanent("%s: the server asks for digest credentials (%s) and none are configured (username, or the %q identity)", pb.aor.String(), res.StartLine(), p.cfg.userIdentity)
 		}
-		authName, authValue, err = answerChallenge(res, "PUBLISH", pb.aor.String(), pb.user, pb.pass)
+		out, chal, err := parseChallenge(res)
+		if err == nil {
+			authValue, err = credentials(chal, "PUBLISH", pb.aor.String(), pb.user, pb.pass, 1)
+		}
 		if err != nil {
 			p.a.count.unexpected.Add(1)
 			return nil, permanent("%s: %v", pb.aor.String(), err)
 		}
+		authName, answered = out, true
+		pb.chal, pb.chalFor, pb.nc = chal, out, 1
 	}
 }
 
@@ -448,24 +471,40 @@ func staleChallenge(res *sip.Response) bool {
 // answerChallenge computes the Authorization (401) or Proxy-Authorization
 // (407) header for a challenge.
 func answerChallenge(res *sip.Response, method, uri, user, pass string) (string, string, error) {
+	out, chal, err := parseChallenge(res)
+	if err != nil {
+		return "", "", err
+	}
+	v, err := credentials(chal, method, uri, user, pass, 1)
+	return out, v, err
+}
+
+// parseChallenge reads a 401's WWW-Authenticate or a 407's
+// Proxy-Authenticate, and names the header that answers it.
+func parseChallenge(res *sip.Response) (string, *digest.Challenge, error) {
 	in, out := "WWW-Authenticate", "Authorization"
 	if res.StatusCode == 407 {
 		in, out = "Proxy-Authenticate", "Proxy-Authorization"
 	}
 	h := res.GetHeader(in)
 	if h == nil {
-		return "", "", fmt.Errorf("expected a %s header in %s; got none", in, res.StartLine())
+		return "", nil, fmt.Errorf("expected a %s header in %s; got none", in, res.StartLine())
 	}
 	chal, err := digest.ParseChallenge(h.Value())
 	if err != nil {
-		return "", "", fmt.Errorf("expected a digest challenge in %s; got %q: %v", in, h.Value(), err)
+		return "", nil, fmt.Errorf("expected a digest challenge in %s; got %q: %v", in, h.Value(), err)
 	}
 	chal.Algorithm = strings.ToUpper(chal.Algorithm)
-	cred, err := digest.Digest(chal, digest.Options{Method: method, URI: uri, Username: user, Password: pass})
+	return out, chal, nil
+}
+
+// credentials answers chal for one request, with nonce count nc.
+func credentials(chal *digest.Challenge, method, uri, user, pass string, nc int) (string, error) {
+	cred, err := digest.Digest(chal, digest.Options{Method: method, URI: uri, Username: user, Password: pass, Count: nc})
 	if err != nil {
-		return "", "", fmt.Errorf("answering the challenge %q: %v", h.Value(), err)
+		return "", fmt.Errorf("answering the challenge (realm %q, algorithm %q): %v", chal.Realm, chal.Algorithm, err)
 	}
-	return out, cred.String(), nil
+	return cred.String(), nil
 }
 
 // request builds a PUBLISH with the headers in the order Kamailio's

@@ -143,6 +143,29 @@ func TestPublishGolden(t *testing.T) {
 				t.Fatalf("%d publications left after Close, want 0", n)
 			}
 		}},
+		{"auth-401", map[string]string{"alice": "alicepw"}, func(t *testing.T, p *Peer) {
+			p.mu.Lock()
+			p.WWW = true
+			p.mu.Unlock()
+			a := publishing(t, p, map[string]any{"username": "alice", "password": "alicepw"})
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "published")
+			expectPresence(t, p, alice, true, "on-the-phone")
+			a.Close()
+		}},
+		{"auth-nonce-renewed", map[string]string{"alice": "alicepw"}, func(t *testing.T, p *Peer) {
+			// The last challenge's nonce is reused (nc 2, 3, ...) until the
+			// server challenges again with a new one.
+			a := publishing(t, p, map[string]any{"username": "alice", "password": "alicepw"})
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "published")
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 2)}), sdk.Applied, "modified")
+			p.SetNonce("bm9uY2UtMg")
+			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "away", 3)}), sdk.Applied, "modified")
+			expectPresence(t, p, alice, true, "away")
+			if n := p.Publishes(); n != 5 {
+				t.Fatalf("%d PUBLISH, want 5: challenged, answered, reused, challenged (new nonce), answered", n)
+			}
+			a.Close()
+		}},
 		{"auth-407-per-agent", map[string]string{"alice": "alicepw"}, func(t *testing.T, p *Peer) {
 			a := publishing(t, p, map[string]any{"username": "shared", "password": "wrong"})
 			it := item("a-1", alice, "in_session", 1)
