@@ -410,9 +410,22 @@ func (a *Adapter) apply(ctx context.Context, items []sdk.Availability, reconcile
 func (a *Adapter) process(ctx context.Context, c *conn, cfg settingsOf, items []sdk.Availability, reconcile bool) []sdk.Result {
 	out := make([]sdk.Result, len(items))
 	names := make([]string, len(items))
+	// One decision per mod_callcenter agent: of two items naming the same
+	// agent, both read before either sets, the later one counts.
+	last := map[string]int{}
+	for i, it := range items {
+		if name := it.Identities[cfg.identity]; name != "" {
+			last[name] = i
+		}
+	}
 	var idx []int
 	var gets []string
 	for i, it := range items {
+		if name := it.Identities[cfg.identity]; name != "" && last[name] != i {
+			out[i] = sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Ignored,
+				Message: fmt.Sprintf("the mod_callcenter agent %q is given again later in the same call (agent %q, version %d), which counts", name, items[last[name]].AgentID, items[last[name]].Version)}
+			continue
+		}
 		name, skip := a.take(cfg, it, reconcile)
 		if skip != nil {
 			out[i] = *skip

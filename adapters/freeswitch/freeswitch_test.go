@@ -481,3 +481,25 @@ func TestStateFileWrittenBeforeTheSet(t *testing.T) {
 	}
 	a.Close()
 }
+
+// Two items naming the same mod_callcenter agent in one call: without a
+// rule, both would read "Available", the busy one would set the break and
+// the available one would forget the claim, leaving a break nobody gives
+// back. The later item counts; the earlier one is ignored, saying why.
+func TestSameAgentTwiceInOneCall(t *testing.T) {
+	ctx := context.Background()
+	f := NewFakeServer(t)
+	a := start(t, f, f.Password, nil)
+	rs := a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1), agent("a-1", a1001, true, 2)})
+	if len(rs) != 2 || rs[0].Outcome != sdk.Ignored || !strings.Contains(rs[0].Message, `given again later in the same call (agent "a-1", version 2)`) ||
+		rs[1].Outcome != sdk.Applied || rs[1].Message != `already "Available"` {
+		t.Fatalf("%+v", rs)
+	}
+	expectStatus(t, f, a1001, StatusAvailable)
+	rs = a.SetAvailability(ctx, []sdk.Availability{agent("a-2", a1002, true, 1), agent("a-9", a1002, false, 1)})
+	if len(rs) != 2 || rs[0].Outcome != sdk.Ignored || rs[1].Outcome != sdk.Applied || rs[1].Message != `set "On Break" (was "Available")` {
+		t.Fatalf("%+v", rs)
+	}
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-9", a1002, true, 2)}), sdk.Applied, `set "Available" (was "On Break", set by the bridge)`)
+	a.Close()
+}
