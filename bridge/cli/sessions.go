@@ -33,7 +33,7 @@ func newSessionsCmd() *cobra.Command {
 		Long: `Archive every session that ended in [--since, --until): its whole record into
 the archive's database and its recording into the recordings folder, checked
 against the record's sha256. The range must lie within the source's 90-day
-retention. Downloads run concurrently (--concurrency, the archive block's
+retention (--since 90d takes all of it, starting 10 minutes inside). Downloads run concurrently (--concurrency, the archive block's
 concurrency by default) within the source's rate limit (source.rate_limit).
 
 A terminal shows a progress bar (done/total, rate, ETA); otherwise a plain
@@ -58,8 +58,15 @@ a duration back from now (24h, 7d).`,
 			if !s.Before(u) {
 				return usagef("expected --since (%s) before --until (%s)", s.Format(time.RFC3339), u.Format(time.RFC3339))
 			}
-			if s.Before(now.Add(-sessions.Retention)) {
+			// --since 90d is the whole retention; by the time the list is
+			// read it would be a little older than the source keeps.
+			oldest := now.Add(-sessions.Retention + retentionMargin)
+			if s.Before(now.Add(-sessions.Retention - time.Hour)) {
 				return usagef("--since %s is older than the source's 90-day retention (%s); the source refuses it", s.Format(time.RFC3339), now.Add(-sessions.Retention).Format(time.RFC3339))
+			}
+			if s.Before(oldest) {
+				fmt.Fprintf(cmd.OutOrStdout(), "starting at %s: the source keeps 90 days\n", oldest.Format(time.RFC3339))
+				s = oldest
 			}
 			cfg, err := loadConfig(cmd, file)
 			if err != nil {
@@ -128,6 +135,11 @@ func runSync(ctx context.Context, out io.Writer, cfg config.Config, ac config.Ar
 		p.Total, p.Done-p.Skipped-p.Resumed, p.Skipped+p.Resumed, time.Since(p.Start).Round(time.Millisecond))
 	return nil
 }
+
+// retentionMargin is how far inside the source's retention a range that
+// asks for all of it starts, so that the source still has its start when
+// the sync reaches it.
+const retentionMargin = 10 * time.Minute
 
 // archiveWhere names the archive without a password a DSN may hold.
 func archiveWhere(ac config.Archive) string {

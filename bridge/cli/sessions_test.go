@@ -196,6 +196,9 @@ func TestSessionsSyncUsage(t *testing.T) {
 	}{
 		{[]string{"sessions", "sync", "--config", cfg}, `required flag(s) "since" not set`},
 		{[]string{"sessions", "sync", "--config", cfg, "--since", "100d"}, "older than the source's 90-day retention"},
+		{[]string{"sessions", "sync", "--config", cfg, "--since", "91d"}, "older than the source's 90-day retention"},
+		// 90d is the whole retention: clamped, then refused for want of a source.
+		{[]string{"sessions", "sync", "--config", cfg, "--since", "90d"}, "give a --config with a source block"},
 		{[]string{"sessions", "sync", "--config", cfg, "--since", "1d", "--until", "2d"}, "expected --since"},
 		{[]string{"sessions", "sync", "--config", cfg, "--since", "1d"}, "give a --config with a source block"},
 		{[]string{"sessions", "sync", "--config", cfg, "--since", "soon"}, `--since: expected RFC 3339`},
