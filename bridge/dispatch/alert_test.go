@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -97,5 +98,51 @@ func TestAlertReachesTheAdapter(t *testing.T) {
 			!maps.Equal(g.Annotations, wa.Annotations) || !g.StartsAt.Equal(wa.StartsAt) || !g.EndsAt.Equal(wa.EndsAt) {
 			t.Errorf("alert %d:\n got %+v\nwant %+v", i, g, wa)
 		}
+	}
+}
+
+// TestFiringAlertsReplayedOnStart: a started adapter with the alerts
+// capability gets the alerts firing now (not the resolved ones) before any
+// event. A restart is a launch like the first (Run's loop).
+func TestFiringAlertsReplayedOnStart(t *testing.T) {
+	start := time.Date(2026, 3, 2, 9, 14, 5, 0, time.UTC)
+	firing := []monitors.Alert{
+		{Rule: "a", Queue: "q1", Status: monitors.Firing, Severity: "warning", Labels: map[string]string{"queue": "q1"}, StartsAt: start},
+		{Rule: "b", Queue: "q2", Status: monitors.Resolved, Severity: "warning", Labels: map[string]string{"queue": "q2"}, StartsAt: start, EndsAt: start},
+	}
+	ds := &desiredState{m: map[string]availability.Desired{}}
+	w := newWorker(t, "alerts", ds, NewMetrics(prometheus.NewRegistry()), func(o *Options) {
+		o.EventsOnly = true
+		o.Firing = func() []monitors.Alert { return firing }
+	})
+	var takers []*alertTaker
+	var mu sync.Mutex
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Run(ctx, func(context.Context) (Instance, error) {
+		taker := &alertTaker{}
+		conn, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{sdk.PluginName: &sdk.Plugin{Impl: taker}})
+		raw, err := conn.Dispense(sdk.PluginName)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		takers = append(takers, taker)
+		mu.Unlock()
+		return grpcInstance{raw.(sdk.Client)}, nil
+	})
+	ev := bus.Event{Kind: bus.KindAlert, Subject: "acdbridge.alert.c", Alert: monitors.Alert{Rule: "c", Status: monitors.Firing, Severity: "info", StartsAt: start}}
+	eventually(t, "the adapter to run", func() bool { return w.HandleEvent(ctx, ev) == nil })
+	mu.Lock()
+	first := takers[0]
+	mu.Unlock()
+	first.mu.Lock()
+	var got []string
+	for _, a := range first.got {
+		got = append(got, a.Rule+":"+a.Status)
+	}
+	first.mu.Unlock()
+	if len(got) < 2 || got[0] != "a:firing" || got[len(got)-1] != "c:firing" || slices.Contains(got, "b:resolved") {
+		t.Errorf("the adapter got %v: want a:firing first, then the event c:firing, and never the resolved b", got)
 	}
 }

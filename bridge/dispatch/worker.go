@@ -20,6 +20,7 @@ import (
 
 	"github.com/acdbridge/acdbridge/bridge/availability"
 	"github.com/acdbridge/acdbridge/bridge/bus"
+	"github.com/acdbridge/acdbridge/monitors"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -59,6 +60,11 @@ type Options struct {
 	// availability lacks one are counted and listed (still sent: the
 	// adapter answers for them).
 	Identities []string
+	// Firing, when set, is the alerts firing now: a (re)started adapter
+	// with the alerts capability gets each (HandleAlert) before any event,
+	// since a new process knows none of them (Alertmanager's adapter
+	// resends what it knows to be firing).
+	Firing func() []monitors.Alert
 	// EventsOnly is for an adapter without the availability capability:
 	// the worker keeps it running (for HandleEvent) but sends no
 	// availability.
@@ -248,6 +254,7 @@ func (w *Worker) serveWithHealth(ctx context.Context, inst Instance) error {
 			w.m.health.Set(float64(h.Status))
 		}
 	}()
+	w.replayFiring(ctx, inst)
 	w.mu.Lock()
 	w.current = inst
 	w.mu.Unlock()
@@ -496,9 +503,7 @@ func (w *Worker) HandleEvent(ctx context.Context, ev bus.Event) error {
 		}
 		r, err = inst.HandleSession(cctx, s)
 	case bus.KindAlert:
-		a := ev.Alert
-		r, err = inst.HandleAlert(cctx, sdk.Alert{Rule: a.Rule, Status: string(a.Status), Severity: a.Severity,
-			Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt, EndsAt: a.EndsAt})
+		r, err = inst.HandleAlert(cctx, alertForAdapter(ev.Alert))
 	default:
 		return fmt.Errorf("%w: no delivery of %q events to adapters yet", bus.ErrPermanent, ev.Kind)
 	}
@@ -542,5 +547,30 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-t.C:
 		return true
+	}
+}
+
+func alertForAdapter(a monitors.Alert) sdk.Alert {
+	return sdk.Alert{Rule: a.Rule, Status: string(a.Status), Severity: a.Severity,
+		Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt, EndsAt: a.EndsAt}
+}
+
+// replayFiring hands a freshly started adapter the alerts firing now. It
+// is best effort: an alert the adapter does not take is logged, and its
+// resolution still comes through the EVENTS stream.
+func (w *Worker) replayFiring(ctx context.Context, inst Instance) {
+	if w.opts.Firing == nil {
+		return
+	}
+	for _, a := range w.opts.Firing() {
+		if a.Status != monitors.Firing {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
+		r, err := inst.HandleAlert(cctx, alertForAdapter(a))
+		cancel()
+		if err != nil || (r.Outcome != sdk.Applied && r.Outcome != sdk.Ignored) {
+			w.log.Warn("a firing alert was not handed to the restarted adapter", "rule", a.Rule, "key", a.Key(), "outcome", r.Outcome.String(), "message", r.Message, "error", err)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/acdbridge/acdbridge/bridge/bus"
 	"github.com/acdbridge/acdbridge/bridge/config"
 	"github.com/acdbridge/acdbridge/bridge/dispatch"
+	"github.com/acdbridge/acdbridge/monitors"
 	"github.com/acdbridge/acdbridge/plugins/host"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
@@ -99,10 +100,14 @@ func (b *Bridge) startAdapters(ctx context.Context, run func(func())) error {
 	for _, a := range cfg.Adapters {
 		logger := b.log.Named("adapter").Named(a.Name)
 		caps := infos[a.Name].Capabilities
+		var firing func() []monitors.Alert
+		if slices.Contains(caps, sdk.CapAlerts) {
+			firing = b.firingAlerts // a restarted adapter learns what fires (alerts.go)
+		}
 		w, err := dispatch.NewWorker(dispatch.Options{
 			Name: a.Name, Desired: b.desired, Decorate: b.decorate, Logger: b.log, Metrics: dm,
 			EventsOnly: !slices.Contains(caps, sdk.CapAvailability),
-			Identities: infos[a.Name].Identities,
+			Identities: infos[a.Name].Identities, Firing: firing,
 		})
 		if err != nil {
 			return err

@@ -415,3 +415,20 @@ func (b *Bridge) QueueAlertStates() map[string]monitors.AlertState {
 	defer al.mu.Unlock()
 	return al.engine.QueueStates()
 }
+
+// firingAlerts is every alert firing now, for an adapter that (re)starts.
+func (b *Bridge) firingAlerts() []monitors.Alert {
+	b.mu.Lock()
+	al := b.alerts
+	b.mu.Unlock()
+	if al == nil {
+		return nil
+	}
+	var out []monitors.Alert
+	for _, a := range al.Alerts() {
+		if a.Status == monitors.Firing {
+			out = append(out, a)
+		}
+	}
+	return out
+}
