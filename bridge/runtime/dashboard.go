@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/acdbridge/acdbridge/bridge/api"
 	"github.com/acdbridge/acdbridge/monitors"
 )
@@ -146,6 +148,17 @@ func (d *dashboard) DashboardTables() api.DashboardTables {
 			AgentsLoggedIn: f.AgentsLoggedIn, AgentsAvailable: f.AgentsAvailable})
 	}
 	return api.DashboardTables{Queues: qs, Adapters: b.adapterViews(), Rules: b.Rules(), Stale: b.Stale()}
+}
+
+// registerDashboardMetrics adds the stream's gauges: browsers connected,
+// and browsers dropped for falling behind.
+func registerDashboardMetrics(reg prometheus.Registerer, s *api.Stream) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "acdbridge", Name: "dashboard_streams",
+			Help: "Dashboard streams open (GET /api/v1/stream)."}, func() float64 { return float64(s.Clients()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "acdbridge", Name: "dashboard_streams_dropped_total",
+			Help: "Dashboard streams closed because the browser fell behind."}, func() float64 { return float64(s.Dropped()) }),
+	)
 }
 
 // dashboardWindow is how long agent changes are coalesced for the

@@ -72,6 +72,9 @@ func TestDashboardStreamFollowsTheSource(t *testing.T) {
 	for _, a := range snap.Agents {
 		seen[a.ID] = key(a)
 	}
+	if n := gauge(t, r, "acdbridge_dashboard_streams"); n != 1 {
+		t.Fatalf("acdbridge_dashboard_streams %v with one browser", n)
+	}
 	for step := range 3 {
 		allowed := fresh(r)
 		r.step(2*time.Minute, allowed)
@@ -114,4 +117,19 @@ func TestDashboardStreamFollowsTheSource(t *testing.T) {
 			t.Fatalf("step %d: the simulator changed nothing the stream had to send", step)
 		}
 	}
+}
+
+func gauge(t *testing.T, r *rig, name string) float64 {
+	t.Helper()
+	mfs, err := r.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }

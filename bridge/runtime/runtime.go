@@ -122,6 +122,7 @@ func New(opts Options) (*Bridge, error) {
 	opts.Registry.MustRegister(queueCollector{b})
 	b.dash = &dashboard{b: b}
 	b.stream = api.NewStream(b.dash, api.StreamOptions{Window: dashboardWindow}, opts.Logger.Named("dashboard"))
+	registerDashboardMetrics(opts.Registry, b.stream)
 	return b, nil
 }
 

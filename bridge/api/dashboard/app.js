@@ -23,6 +23,7 @@ const state = {
 };
 
 let es = null;
+let dropReason = ""; // why the bridge last closed the stream
 let renderQueued = new Set();
 
 // ---- small helpers ----
@@ -220,7 +221,7 @@ function connect() {
       setTimeout(() => { if (state.me) connect(); }, 3000);
       return;
     }
-    $("conn").textContent = "Disconnected; reconnecting…";
+    $("conn").textContent = dropReason ? "Dropped by the bridge: " + dropReason + " Reconnecting…" : "Disconnected; reconnecting…";
   });
   es.addEventListener("snapshot", (e) => onSnapshot(JSON.parse(e.data)));
   es.addEventListener("agents", (e) => onAgents(JSON.parse(e.data)));
@@ -231,12 +232,14 @@ function connect() {
   es.addEventListener("source", (e) => { state.stale = JSON.parse(e.data).stale; $("stale").hidden = !state.stale; });
   es.addEventListener("heartbeat", () => { $("conn").textContent = "Live"; });
   es.addEventListener("dropped", (e) => {
-    $("conn").textContent = "Dropped by the bridge: " + JSON.parse(e.data).reason + " Reconnecting…";
+    dropReason = JSON.parse(e.data).reason;
+    $("conn").textContent = "Dropped by the bridge: " + dropReason + " Reconnecting…";
   });
 }
 
 function onSnapshot(s) {
   $("conn").textContent = "Live";
+  dropReason = "";
   state.agents = new Map(s.agents.map((a) => [a.id, a]));
   state.ids = s.agents.map((a) => a.id).sort();
   state.queues = new Map(s.queues.map((q) => [q.id, q]));
