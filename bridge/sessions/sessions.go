@@ -220,7 +220,10 @@ func (s *Syncer) download(ctx context.Context, x *archive.Session) error {
 			break
 		}
 		var ce *archive.ChecksumError
-		if errors.As(err, &ce) || ctx.Err() != nil || resumes >= maxResumes {
+		if errors.As(err, &ce) {
+			return err // more bytes than the record says
+		}
+		if ctx.Err() != nil || resumes >= maxResumes {
 			return fmt.Errorf("session %s: recording cut after %d of %d bytes: %w", x.ID, w.Written(), x.Recording.Size, err)
 		}
 		s.log.Debug("recording download cut; resuming with a Range request", "session", x.ID, "at", w.Written(), "error", err)
