@@ -562,7 +562,12 @@ func (a *Adapter) saveState(cfg settingsOf) {
 	}
 	a.dirty = false
 	a.mu.Unlock()
-	tmp, err := os.CreateTemp(filepath.Dir(cfg.stateFile), filepath.Base(cfg.stateFile)+".*")
+	// Its directory is made if missing (sample.hcl's ./data, say).
+	err := os.MkdirAll(filepath.Dir(cfg.stateFile), 0o750)
+	var tmp *os.File
+	if err == nil {
+		tmp, err = os.CreateTemp(filepath.Dir(cfg.stateFile), filepath.Base(cfg.stateFile)+".*")
+	}
 	if err == nil {
 		_, err = tmp.WriteString(b.String())
 		if err == nil {

@@ -286,7 +286,7 @@ func TestGolden(t *testing.T) {
 func TestStateFileSurvivesARestart(t *testing.T) {
 	ctx := context.Background()
 	f := NewFakeServer(t)
-	state := filepath.Join(t.TempDir(), "fs.state")
+	state := filepath.Join(t.TempDir(), "data", "fs.state") // data/ is made
 	a := start(t, f, f.Password, map[string]any{"state_file": state})
 	f.SetStatus(a1002, StatusOnBreak) // the agent's own
 	a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1), agent("a-2", a1002, false, 1)})
