@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,19 +23,21 @@ import (
 	"github.com/acdbridge/acdbridge/internal/testutil"
 )
 
-// The whole path against a real Alertmanager (Debian's
-// prometheus-alertmanager, started by scripts/integration.d/40-alertmanager.sh):
-// the simulator (acdbridge simulate) with a queue no agent serves; the
-// bridge (acdbridge run, ACDBRIDGE_BIN) with a rule on that queue and this
-// adapter; customers posted into the queue make it cross the threshold, the
-// alert shows in Alertmanager's GET /api/v2/alerts, and when the customers
+// The whole path against real Alertmanagers (Debian's
+// prometheus-alertmanager, two started by scripts/integration.d/40-alertmanager.sh,
+// plus an address where none answers, as an HA member that is down): the
+// simulator (acdbridge simulate) with a queue no agent serves; the bridge
+// (acdbridge run, ACDBRIDGE_BIN) with a rule on that queue and this adapter;
+// customers posted into the queue make it cross the threshold, the alert
+// shows in both Alertmanagers' GET /api/v2/alerts, and when the customers
 // give up waiting it resolves there.
 func TestAlertReachesARealAlertmanager(t *testing.T) {
-	am := os.Getenv("ACDBRIDGE_IT_ALERTMANAGER")
+	am, am2 := os.Getenv("ACDBRIDGE_IT_ALERTMANAGER"), os.Getenv("ACDBRIDGE_IT_ALERTMANAGER_2")
 	bin := os.Getenv("ACDBRIDGE_BIN")
-	if am == "" || bin == "" {
-		t.Fatal("ACDBRIDGE_IT_ALERTMANAGER and ACDBRIDGE_BIN must be set: run make integration (scripts/integration.d/40-alertmanager.sh)")
+	if am == "" || am2 == "" || bin == "" {
+		t.Fatal("ACDBRIDGE_IT_ALERTMANAGER, ACDBRIDGE_IT_ALERTMANAGER_2 and ACDBRIDGE_BIN must be set: run make integration (scripts/integration.d/40-alertmanager.sh)")
 	}
+	down := closedAddress(t)
 	dir := t.TempDir()
 	const simToken, apiToken = "it-sim-token", "it-supervisor-token"
 	scenario := filepath.Join(dir, "scenario.hcl")
@@ -85,11 +88,11 @@ rule "escalations_waiting" {
   annotations = { summary = "${waiting} waiting in ${queue}" }
 }
 adapter "alertmanager" "am" {
-  urls            = [%q]
+  urls            = [%q, %q, %q]
   generator_url   = "http://127.0.0.1:8080/#alerts"
   resend_interval = "2s"
 }
-`, filepath.Join(dir, "data"), simURL, hex.EncodeToString(sum[:]), am)), 0o644)
+`, filepath.Join(dir, "data"), simURL, hex.EncodeToString(sum[:]), am, am2, down)), 0o644)
 	run := exec.Command(bin, "run", "--config", cfg)
 	run.Env = append(os.Environ(), "ACDBRIDGE_SOURCE_TOKEN="+simToken)
 	runOut := start(t, run)
@@ -116,11 +119,11 @@ adapter "alertmanager" "am" {
 		}
 	}
 
-	// Firing in Alertmanager, with everything the rule said.
+	// Firing in both Alertmanagers, with everything the rule said.
 	var firing amAlert
-	waitFor(t, "the alert in Alertmanager", func() bool {
-		as := amAlerts(t, am)
-		if len(as) == 1 && as[0].Status.State == "active" {
+	waitFor(t, "the alert in both Alertmanagers", func() bool {
+		as, as2 := amAlerts(t, am), amAlerts(t, am2)
+		if len(as) == 1 && as[0].Status.State == "active" && len(as2) == 1 && as2[0].Status.State == "active" {
 			firing = as[0]
 			return true
 		}
@@ -141,18 +144,30 @@ adapter "alertmanager" "am" {
 	if st, body := get(apiURL+"/api/v1/alerts", apiToken); st != 200 || !strings.Contains(body, `"status":"firing"`) {
 		t.Errorf("the bridge's /api/v1/alerts: %d %s", st, body)
 	}
+	// The member that is down shows in the adapter's health, not as a failure.
+	waitFor(t, "the adapter degraded, naming the member that is down", func() bool {
+		_, body := get(apiURL+"/api/v1/adapters", apiToken)
+		return strings.Contains(body, "degraded") && strings.Contains(body, strings.TrimPrefix(down, "http://"))
+	})
 
 	// The customers give up; the alert resolves, in Alertmanager too: its
 	// endsAt is set to the past, and it leaves the active alerts.
-	waitFor(t, "the alert to resolve in Alertmanager", func() bool {
-		as := amAlertsAll(t, am)
-		return len(as) == 0 || (len(as) == 1 && !as[0].EndsAt.After(time.Now()))
+	waitFor(t, "the alert to resolve in both Alertmanagers", func() bool {
+		for _, u := range []string{am, am2} {
+			as := amAlertsAll(t, u)
+			if len(as) > 1 || (len(as) == 1 && as[0].EndsAt.After(time.Now())) {
+				return false
+			}
+		}
+		return true
 	})
 	if st, body := get(apiURL+"/api/v1/alerts", apiToken); st != 200 || !strings.Contains(body, `"status":"resolved"`) {
 		t.Errorf("the bridge's /api/v1/alerts after the resolution: %d %s", st, body)
 	}
-	if as := amAlerts(t, am); len(as) != 0 {
-		t.Errorf("still active in Alertmanager: %+v", as)
+	for _, u := range []string{am, am2} {
+		if as := amAlerts(t, u); len(as) != 0 {
+			t.Errorf("still active in %s: %+v", u, as)
+		}
 	}
 }
 
@@ -172,6 +187,18 @@ func TestPrometheusRules(t *testing.T) {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
+}
+
+// closedAddress is an http URL where nothing listens.
+func closedAddress(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
 }
 
 type amAlert struct {
