@@ -113,6 +113,9 @@ func (b *Bridge) startAdapters(ctx context.Context, run func(func())) error {
 			return err
 		}
 		b.workers = append(b.workers, w)
+		if slices.Contains(caps, sdk.CapAvailability) {
+			b.dash.appliesAvailability(a.Name) // only these have an applied state per agent
+		}
 		starts = append(starts, func() {
 			w.Run(ctx, func(ctx context.Context) (dispatch.Instance, error) {
 				return launch(ctx, cat, a, logger)

@@ -18,8 +18,20 @@ import (
 type dashboard struct {
 	b *Bridge
 
-	mu      sync.Mutex
-	applied map[string]map[string]uint64 // per adapter, as of the last DashboardApplied; nil before the first
+	mu       sync.Mutex
+	applied  map[string]map[string]uint64 // per adapter, as of the last DashboardApplied; nil before the first
+	appliers map[string]bool              // the adapters that take availability; set before the API starts
+}
+
+// appliesAvailability notes an adapter with the availability capability:
+// the others (tickets, alerts) have no applied state to show.
+func (d *dashboard) appliesAvailability(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.appliers == nil {
+		d.appliers = map[string]bool{}
+	}
+	d.appliers[name] = true
 }
 
 var _ api.DashboardSource = (*dashboard)(nil)
@@ -42,11 +54,17 @@ func (d *dashboard) touch(out outbox) {
 	d.b.stream.Touch(ids...)
 }
 
-// appliedNow is each adapter's confirmed versions now.
+// appliedNow is the confirmed versions now of each adapter that takes
+// availability.
 func (b *Bridge) appliedNow() map[string]map[string]uint64 {
+	b.dash.mu.Lock()
+	appliers := b.dash.appliers
+	b.dash.mu.Unlock()
 	applied := make(map[string]map[string]uint64, len(b.workers))
 	for _, w := range b.workers {
-		applied[w.Status().Name] = w.Applied()
+		if name := w.Status().Name; appliers[name] {
+			applied[name] = w.Applied()
+		}
 	}
 	return applied
 }

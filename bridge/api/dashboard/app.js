@@ -313,8 +313,11 @@ setInterval(() => schedule("agents"), 1000);
 
 let adapterNames = [];
 
+// The agents table has a column per adapter that applies availability:
+// the names every agent's row carries.
 function adaptersChanged() {
-  const names = state.adapters.map((a) => a.name).sort();
+  const first = state.agents.values().next().value;
+  const names = Object.keys((first && first.adapters_applied) || {}).sort();
   if (names.join("\u0000") !== adapterNames.join("\u0000")) {
     adapterNames = names;
     const head = $("agents-head");
