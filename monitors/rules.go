@@ -628,7 +628,9 @@ func (e *Engine) Alerts() []Alert {
 func (e *Engine) Evaluate(figs []Figures, now time.Time) []Alert {
 	var out []Alert
 	e.pass++
-	if e.match == nil {
+	if e.match == nil || len(e.match) > 2*len(figs)+1024 {
+		// Rules changed, or many queues came and went since the cache
+		// was built: start it afresh (states keep their bindings' truth).
 		e.match = map[string][]*binding{}
 	}
 	var vals fastVals

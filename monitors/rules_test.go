@@ -428,3 +428,31 @@ func FuzzRule(f *testing.F) {
 		e.Evaluate([]Figures{{Queue: "q", Waiting: 3, LongestWait: time.Second}, {Queue: "z"}}, t0)
 	})
 }
+
+// Queues that come and go (the cache of which rules watch which queue is
+// rebuilt) leave the alerts of the queues that stay as they were.
+func TestQueueChurn(t *testing.T) {
+	clk := &fakeClock{now: t0}
+	e := NewEngine(0)
+	e.Set(Rule{Name: "r", Queues: []string{"*"}, When: "waiting > 0", For: time.Second}, clk.Now())
+	e.Evaluate([]Figures{fig("stay", 1, 0)}, clk.Now())
+	for i := range 3000 {
+		clk.Advance(time.Millisecond)
+		got := transitions(e.Evaluate([]Figures{fig("stay", 1, 0), fig(fmt.Sprintf("tmp-%d", i), 0, 0)}, clk.Now()))
+		if want := ""; i == 999 {
+			want = "firing r/stay"
+			if got != want {
+				t.Fatalf("pass %d: %q, want %q", i, got, want)
+			}
+		} else if got != want {
+			t.Fatalf("pass %d: %q", i, got)
+		}
+	}
+	if len(e.match) > 2*2+1024+1 {
+		t.Errorf("the cache holds %d queues", len(e.match))
+	}
+	clk.Advance(time.Millisecond)
+	if got := transitions(e.Evaluate(nil, clk.Now())); got != "resolved r/stay" {
+		t.Errorf("resolution: %q", got)
+	}
+}
