@@ -226,6 +226,15 @@ func (r *rig) eval(expr string, out any) {
 	}
 }
 
+// screenshot writes a PNG of the page to $ACDBRIDGE_IT_SCREENSHOT-name.png
+// when that is set, to look at.
+func (r *rig) screenshot(name string) {
+	if p := os.Getenv("ACDBRIDGE_IT_SCREENSHOT"); p != "" {
+		shot, _ := chromedp.Run(r.ctx, chromedp.FullScreenshot(100))
+		os.WriteFile(p+"-"+name+".png", shot, 0o644)
+	}
+}
+
 func (r *rig) login(token string) {
 	r.t.Helper()
 	r.do("log in", chromedp.WaitVisible(chromedp.CSS("#token")), chromedp.SendKeys(chromedp.CSS("#token"), token),
@@ -234,7 +243,7 @@ func (r *rig) login(token string) {
 
 func TestDashboardInChromium(t *testing.T) {
 	r := newRig(t, 120, 4)
-	ctx, simURL, base, bridge := r.ctx, r.simURL, r.base, r.bridge
+	simURL, base, bridge := r.simURL, r.base, r.bridge
 	do, until, text, login := r.do, r.until, r.text, r.login
 
 	// The page is a shell: nothing without a login, then a wrong token is
@@ -307,16 +316,14 @@ func TestDashboardInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#r-name"), "dash_threshold"), chromedp.SendKeys(chromedp.CSS("#r-queues"), queue),
 		chromedp.SendKeys(chromedp.CSS("#r-when"), "waiting >="), chromedp.Click(chromedp.CSS("#rule-save")))
 	until("the refusal next to the condition", `document.querySelector("#r-when").getAttribute("aria-invalid") === "true" && document.querySelector("#r-when-error").textContent !== "" && document.activeElement.id === "r-when"`)
+	r.screenshot("editor")
 	do("a condition that does not hold", chromedp.SetValue(chromedp.CSS("#r-when"), "waiting >= 100000"), chromedp.Click(chromedp.CSS("#rule-save")))
 	until("the rule listed", `[...document.querySelectorAll("#rules-table tbody tr")].some(tr => tr.cells[0].textContent === "dash_threshold" && tr.cells[3].textContent === "waiting >= 100000")`)
 	do("edit the threshold", chromedp.Click(chromedp.CSS(`button[data-rule="dash_threshold"][data-action="edit"]`)), chromedp.WaitVisible(chromedp.CSS("#rule-form")),
 		chromedp.SetValue(chromedp.CSS("#r-when"), "waiting >= 0"), chromedp.Click(chromedp.CSS("#rule-save")))
 	until("the alert fires", `[...document.querySelectorAll("#alerts-table tbody tr")].some(tr => tr.cells[0].textContent === "Firing" && tr.cells[1].textContent === "dash_threshold" && tr.cells[2].textContent === "`+queue+`")`)
 	until("the queue's rule state", `[...document.querySelectorAll("#queues-table tbody tr")].some(tr => tr.cells[0].textContent === "`+queue+`" && tr.cells[5].textContent.includes("Firing: dash_threshold"))`)
-	if p := os.Getenv("ACDBRIDGE_IT_SCREENSHOT"); p != "" { // a PNG of the page, to look at
-		shot, _ := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		os.WriteFile(p, shot, 0o644)
-	}
+	r.screenshot("page")
 	until("the alert announced", `document.querySelector("#announce").textContent.includes("Alert firing: dash_threshold on `+queue+`")`)
 
 	// A viewer cannot change rules: the page shows the 403 and the rule

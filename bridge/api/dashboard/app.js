@@ -602,6 +602,7 @@ function closeEditor() {
 $("r-kind").addEventListener("change", () => { $("rule-form").dataset.kind = $("r-kind").value; });
 $("new-rule").addEventListener("click", () => openEditor(null));
 $("rule-cancel").addEventListener("click", closeEditor);
+$("rule-form").addEventListener("keydown", (ev) => { if (ev.key === "Escape") closeEditor(); });
 
 $("rules-table").addEventListener("click", async (ev) => {
   const b = ev.target.closest("button[data-action]");
