@@ -69,6 +69,7 @@ type bulkWatcher struct {
 }
 
 func newBulkWatcher(tb testing.TB) *bulkWatcher {
+	sipgoDefaults(hclog.NewNullLogger()) // before any transport runs
 	quiet := slog.New(slog.DiscardHandler)
 	ua, _ := sipgo.NewUA(sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)), sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet)))
 	w := &bulkWatcher{ua: ua}

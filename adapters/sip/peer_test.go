@@ -25,6 +25,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/hashicorp/go-hclog"
 	"github.com/icholy/digest"
 )
 
@@ -87,6 +88,7 @@ const (
 func NewPeer(t testing.TB) *Peer {
 	t.Helper()
 	p := &Peer{t: t, pubs: map[string]*peerPub{}, subs: map[string]*peerSub{}, minExpires: 60, Nonce: "awsWYWsLFTVXyta1l3lPQ+TzAx+1IeZ9"}
+	sipgoDefaults(hclog.NewNullLogger()) // before any transport runs
 	quiet := slog.New(slog.DiscardHandler)
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("kamailio"), sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet)))

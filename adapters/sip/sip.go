@@ -89,16 +89,35 @@ func New(logger hclog.Logger) *Adapter {
 		health:  sdk.Health{Status: sdk.Down, Message: "not configured"},
 		applied: map[string]uint64{},
 	}
-	quietDefault.Do(func() {
-		sip.SetDefaultLogger(slog.New(slogHandler{a: a, min: slog.LevelError}))
-		// sipgo refuses UDP messages over 1300 bytes (RFC 3261 18.1.1 wants
-		// TCP for them); a PIDF with RPID, long URIs and digest
-		// credentials passes that. Presence servers take such datagrams
-		// (Kamailio reads up to 64 KiB), as they take their own NOTIFYs.
-		sip.UDPMTUSize = maxUDPMessage + 200
-	})
+	sipgoDefaults(logger)
 	return a
 }
+
+// sipgoDefaults sets sipgo's package-wide settings, once, before any
+// transport runs: its logger (its connection pools log through it, outside
+// any user agent) keeps errors only, to logger, else its warnings go to
+// stderr through the log package; and its UDP size limit. sipgo refuses
+// UDP messages over 1300 bytes (RFC 3261 18.1.1 wants TCP for them); a
+// PIDF with RPID, long URIs and digest credentials passes that, and
+// presence servers take such datagrams (Kamailio reads up to 64 KiB), as
+// they take their own NOTIFYs.
+func sipgoDefaults(logger hclog.Logger) {
+	quietDefault.Do(func() {
+		sip.SetDefaultLogger(slog.New(packageHandler{log: logger.Named("sipgo")}))
+		sip.UDPMTUSize = maxUDPMessage + 200
+	})
+}
+
+// packageHandler logs sipgo's package-wide errors.
+type packageHandler struct{ log hclog.Logger }
+
+func (h packageHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
+func (h packageHandler) Handle(_ context.Context, r slog.Record) error {
+	h.log.Error(r.Message)
+	return nil
+}
+func (h packageHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h packageHandler) WithGroup(string) slog.Handler      { return h }
 
 // Info names the adapter and its settings.
 func (a *Adapter) Info() sdk.Info {
@@ -381,8 +400,5 @@ func (a *Adapter) slog() *slog.Logger { return slog.New(slogHandler{a: a, min: s
 // maxUDPMessage is the largest SIP message sent over UDP.
 const maxUDPMessage = 65000
 
-// quietDefault sets sipgo's package-wide settings once: its logger (its
-// connection pools log through it, outside any user agent) goes to the
-// first adapter, errors only, else its warnings go to stderr through the
-// log package; and its UDP size limit.
+// quietDefault makes sipgoDefaults run once in a process.
 var quietDefault sync.Once

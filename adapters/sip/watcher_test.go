@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
 )
 
 // Watcher is a SIP UA that subscribes to a presentity, as a phone's BLF
@@ -62,6 +63,7 @@ type Notify struct {
 // NewWatcher starts a watcher listening on 127.0.0.1 (UDP and TCP).
 func NewWatcher(t testing.TB, user, pass string) *Watcher {
 	t.Helper()
+	sipgoDefaults(hclog.NewNullLogger()) // before any transport runs
 	quiet := slog.New(slog.DiscardHandler)
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(user), sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet)))
