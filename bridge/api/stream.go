@@ -101,10 +101,11 @@ type DashboardSource interface {
 	// DashboardAgents is the rows of ids that exist and the ids that do
 	// not (removed); every agent, sorted by id, when ids is nil.
 	DashboardAgents(ids []string) (rows []AgentRow, removed []string)
-	// DashboardApplied is the agents whose adapters confirmed something
-	// since the previous call (the first call: nothing, it sets the
-	// baseline).
-	DashboardApplied() []string
+	// DashboardApplied is, for each agent whose confirmed version changed
+	// at some adapter since the previous call, its confirmed version at
+	// every adapter that takes availability (the first call: nothing, it
+	// sets the baseline).
+	DashboardApplied() map[string]map[string]uint64
 	// DashboardTables is everything else, as it is now.
 	DashboardTables() DashboardTables
 }
@@ -145,7 +146,8 @@ func (o *StreamOptions) defaults() {
 
 // Stream serves GET /api/v1/stream: server-sent events for the dashboard.
 // A client gets a snapshot of everything, then only what changed: agents
-// coalesced per window, queue rows that changed, and the adapters, rules,
+// coalesced per window, the versions adapters confirmed, queue rows that
+// changed, and the adapters, rules,
 // alerts and staleness when they changed. Each message is encoded once
 // for every client. A client that falls MaxPending bytes behind is sent
 // `dropped` with the reason and closed (its browser reconnects and gets a
@@ -410,8 +412,10 @@ func (s *Stream) loop(stop chan struct{}) {
 	}
 }
 
-// stepAgents ends one window: the rows of every agent touched or
-// confirmed by an adapter in it, once each, to every client.
+// stepAgents ends one window: the rows of every agent touched in it, once
+// each, then the versions adapters confirmed for the other agents (an
+// adapter confirms most changes a moment after they are made: the row
+// need not travel twice).
 func (s *Stream) stepAgents() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -425,22 +429,28 @@ func (s *Stream) stepAgents() {
 	}
 	clear(s.dirty)
 	s.dirtyMu.Unlock()
-	for _, id := range s.src.DashboardApplied() {
-		ids = append(ids, id)
+	applied := s.src.DashboardApplied() // before the rows: they show at least this
+	if len(ids) > 0 {
+		slices.Sort(ids)
+		rows, removed := s.src.DashboardAgents(ids)
+		if rows == nil {
+			rows = []AgentRow{}
+		}
+		if removed == nil {
+			removed = []string{}
+		}
+		for _, id := range ids {
+			delete(applied, id)
+		}
+		s.sendLocked("agents", map[string]any{"agents": rows, "removed": removed})
 	}
-	if len(ids) == 0 {
-		return
+	if len(applied) > 0 {
+		s.sendLocked("applied", map[string]any{"applied": applied})
 	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	rows, removed := s.src.DashboardAgents(ids)
-	if rows == nil {
-		rows = []AgentRow{}
-	}
-	if removed == nil {
-		removed = []string{}
-	}
-	msg, err := event("agents", map[string]any{"agents": rows, "removed": removed})
+}
+
+func (s *Stream) sendLocked(name string, v any) {
+	msg, err := event(name, v)
 	if err != nil {
 		s.log.Error("dashboard stream", "error", err)
 		return

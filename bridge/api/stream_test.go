@@ -25,7 +25,7 @@ type fakeSource struct {
 	mu      sync.Mutex
 	agents  map[string]AgentRow
 	tables  DashboardTables
-	applied []string   // returned by the next DashboardApplied
+	applied map[string]map[string]uint64 // returned by the next DashboardApplied
 	asked   [][]string // the ids of each DashboardAgents call
 }
 
@@ -80,7 +80,7 @@ func (f *fakeSource) DashboardAgents(ids []string) ([]AgentRow, []string) {
 	return rows, removed
 }
 
-func (f *fakeSource) DashboardApplied() []string {
+func (f *fakeSource) DashboardApplied() map[string]map[string]uint64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a := f.applied
@@ -212,17 +212,28 @@ func TestStreamSnapshotThenCoalescedChanges(t *testing.T) {
 		t.Fatalf("rows asked for %v; want one call with each agent once", src.asked)
 	}
 
-	// An adapter confirmed a-00000's availability: its row goes out.
+	// An adapter confirmed a-00000's availability: only the versions go
+	// out. a-00001 changed too in this window: its row carries them.
 	src.set(func(f *fakeSource) {
-		a := f.agents["a-00000"]
-		a.Adapters = map[string]uint64{"pbx1": 4}
-		f.agents["a-00000"] = a
-		f.applied = []string{"a-00000"}
+		for _, id := range []string{"a-00000", "a-00001"} {
+			a := f.agents[id]
+			a.Adapters = map[string]uint64{"pbx1": 4}
+			f.agents[id] = a
+		}
+		f.applied = map[string]map[string]uint64{"a-00000": {"pbx1": 4}, "a-00001": {"pbx1": 4}}
 	})
+	st.Touch("a-00001")
 	st.stepAgents()
 	evs.read("agents", &ch)
-	if got := ids(ch.Agents); !slices.Equal(got, []string{"a-00000"}) || ch.Agents[0].Adapters["pbx1"] != 4 {
-		t.Fatalf("after the adapter confirmed: %+v", ch)
+	if got := ids(ch.Agents); !slices.Equal(got, []string{"a-00001"}) || ch.Agents[0].Adapters["pbx1"] != 4 {
+		t.Fatalf("the changed agent's row: %+v", ch)
+	}
+	var applied struct {
+		Applied map[string]map[string]uint64 `json:"applied"`
+	}
+	evs.read("applied", &applied)
+	if len(applied.Applied) != 1 || applied.Applied["a-00000"]["pbx1"] != 4 {
+		t.Fatalf("applied event %+v; want only a-00000 at pbx1 v4", applied)
 	}
 
 	// A window with nothing in it sends nothing; nor do tables that did not

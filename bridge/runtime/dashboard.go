@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"math"
-	"slices"
 	"sync"
 	"time"
 
@@ -125,9 +124,10 @@ func (d *dashboard) DashboardAgents(ids []string) ([]api.AgentRow, []string) {
 	return rows, removed
 }
 
-// DashboardApplied is the agents whose confirmed version changed at some
-// adapter since the previous call.
-func (d *dashboard) DashboardApplied() []string {
+// DashboardApplied is, for the agents whose confirmed version changed at
+// some adapter since the previous call, their versions at every adapter
+// that takes availability.
+func (d *dashboard) DashboardApplied() map[string]map[string]uint64 {
 	now := d.b.appliedNow()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -136,22 +136,29 @@ func (d *dashboard) DashboardApplied() []string {
 	if prev == nil {
 		return nil
 	}
-	var ids []string
+	changed := map[string]bool{}
 	for name, cur := range now {
 		old := prev[name]
 		for id, v := range cur {
 			if old[id] != v {
-				ids = append(ids, id)
+				changed[id] = true
 			}
 		}
 		for id := range old {
 			if _, ok := cur[id]; !ok {
-				ids = append(ids, id)
+				changed[id] = true // a restarted adapter starts from nothing confirmed
 			}
 		}
 	}
-	slices.Sort(ids)
-	return slices.Compact(ids)
+	out := make(map[string]map[string]uint64, len(changed))
+	for id := range changed {
+		m := make(map[string]uint64, len(now))
+		for name, cur := range now {
+			m[name] = cur[id]
+		}
+		out[id] = m
+	}
+	return out
 }
 
 // DashboardTables is the queues' figures (the longest wait in whole

@@ -12,13 +12,17 @@ import (
 	"github.com/tmaxmax/go-sse"
 
 	"github.com/acdbridge/acdbridge/bridge/api"
+	"github.com/acdbridge/acdbridge/bridge/config"
 )
 
 // The dashboard's stream, fed by the running bridge: a browser that
 // applies the snapshot and then every change ends with the simulator's
-// agents as they are, after the simulator moved on several times.
+// agents as they are, each applied by the adapter, after the simulator
+// moved on several times.
 func TestDashboardStreamFollowsTheSource(t *testing.T) {
-	r := newRig(t, 200, 6, 1<<16)
+	r := newRig(t, 200, 6, 1<<16, func(c *config.Config) {
+		c.Adapters = []config.Adapter{{Type: "log", Name: "console", Settings: []byte(`{}`)}}
+	})
 	r.converge(fresh(r))
 	hs := httptest.NewServer(r.bridge.stream)
 	t.Cleanup(hs.Close)
@@ -54,13 +58,21 @@ func TestDashboardStreamFollowsTheSource(t *testing.T) {
 		}
 		panic("unreachable")
 	}
-	seen := map[string]string{} // agent → status/availability as the browser has it
+	// What the browser has: each agent's row, with what the adapter
+	// confirmed.
+	rows := map[string]api.AgentRow{}
+	seen := map[string]string{} // agent → status/availability, once the adapter applied it
 	key := func(a api.AgentRow) string {
 		if a.Availability == nil {
 			return a.Status + "/-"
 		}
-		return fmt.Sprintf("%s/%v/%s/%s", a.Status, a.Availability.Available, a.Availability.State, a.Availability.Reason)
+		k := fmt.Sprintf("%s/%v/%s/%s", a.Status, a.Availability.Available, a.Availability.State, a.Availability.Reason)
+		if a.Adapters["console"] != a.Availability.Version {
+			k += fmt.Sprintf(" (console has v%d of v%d)", a.Adapters["console"], a.Availability.Version)
+		}
+		return k
 	}
+	set := func(a api.AgentRow) { rows[a.ID] = a; seen[a.ID] = key(a) }
 	ev := next()
 	var snap struct {
 		Agents []api.AgentRow `json:"agents"`
@@ -70,7 +82,7 @@ func TestDashboardStreamFollowsTheSource(t *testing.T) {
 		t.Fatalf("first event %s: %d agents, %d queues", ev.name, len(snap.Agents), len(snap.Queues))
 	}
 	for _, a := range snap.Agents {
-		seen[a.ID] = key(a)
+		set(a)
 	}
 	if n := gauge(t, r, "acdbridge_dashboard_streams"); n != 1 {
 		t.Fatalf("acdbridge_dashboard_streams %v with one browser", n)
@@ -92,30 +104,41 @@ func TestDashboardStreamFollowsTheSource(t *testing.T) {
 			}
 			return n + len(seen) - len(truth)
 		}
-		changes := 0
+		changes, applied := 0, 0
 		for differs() > 0 {
 			ev := next()
-			if ev.name != "agents" {
-				continue
-			}
 			var ch struct {
-				Agents  []api.AgentRow `json:"agents"`
-				Removed []string       `json:"removed"`
+				Agents  []api.AgentRow               `json:"agents"`
+				Removed []string                     `json:"removed"`
+				Applied map[string]map[string]uint64 `json:"applied"`
+			}
+			if ev.name != "agents" && ev.name != "applied" {
+				continue
 			}
 			if err := json.Unmarshal([]byte(ev.data), &ch); err != nil {
 				t.Fatal(err)
 			}
 			for _, a := range ch.Agents {
-				seen[a.ID] = key(a)
+				set(a)
 			}
 			for _, id := range ch.Removed {
+				delete(rows, id)
 				delete(seen, id)
+			}
+			for id, v := range ch.Applied {
+				a := rows[id]
+				a.Adapters = v
+				set(a)
+				applied++
 			}
 			changes++
 		}
 		if changes == 0 {
 			t.Fatalf("step %d: the simulator changed nothing the stream had to send", step)
 		}
+		// Whether a confirmation came in the agent's row or on its own
+		// depends on when the adapter answered; either way it came.
+		t.Logf("step %d: %d events, %d confirmations on their own", step, changes, applied)
 	}
 }
 

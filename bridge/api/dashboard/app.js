@@ -225,6 +225,7 @@ function connect() {
   });
   es.addEventListener("snapshot", (e) => onSnapshot(JSON.parse(e.data)));
   es.addEventListener("agents", (e) => onAgents(JSON.parse(e.data)));
+  es.addEventListener("applied", (e) => onApplied(JSON.parse(e.data).applied));
   es.addEventListener("queues", (e) => onQueues(JSON.parse(e.data)));
   es.addEventListener("adapters", (e) => { state.adapters = JSON.parse(e.data).adapters || []; adaptersChanged(); });
   es.addEventListener("rules", (e) => { state.rules = JSON.parse(e.data).rules || []; schedule("rules", "queues"); });
@@ -265,6 +266,15 @@ function onAgents(ch) {
     if (state.agents.delete(id)) added = true;
   }
   if (added) state.ids = [...state.agents.keys()].sort();
+  schedule("agents");
+}
+
+// What adapters confirmed: each agent's versions at every adapter.
+function onApplied(m) {
+  for (const [id, versions] of Object.entries(m)) {
+    const a = state.agents.get(id);
+    if (a) a.adapters_applied = versions;
+  }
   schedule("agents");
 }
 
