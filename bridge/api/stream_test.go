@@ -26,7 +26,7 @@ type fakeSource struct {
 	agents  map[string]AgentRow
 	tables  DashboardTables
 	applied map[string]map[string]uint64 // returned by the next DashboardApplied
-	asked   [][]string // the ids of each DashboardAgents call
+	asked   [][]string                   // the ids of each DashboardAgents call
 }
 
 func newFakeSource(n int) *fakeSource {
