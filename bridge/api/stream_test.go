@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tmaxmax/go-sse"
 
 	"github.com/acdbridge/acdbridge/monitors"
@@ -452,5 +453,38 @@ func TestStreamRefusesPastMaxClientsAndAfterClose(t *testing.T) {
 	evs.read("dropped", &dropped)
 	if dropped["reason"] != "the bridge is shutting down" {
 		t.Fatalf("%v", dropped)
+	}
+}
+
+// Through New: the stream needs a viewer's token, and shutting the server
+// down ends open streams with a reason rather than waiting on them.
+func TestStreamServedByNewEndsAtShutdown(t *testing.T) {
+	st := NewStream(newFakeSource(2), manual, hclog.NewNullLogger())
+	srv, err := New("127.0.0.1:0", prometheus.NewRegistry(), nil, Views{Stream: st}, testTokens, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	url := "http://" + srv.Addr() + "/api/v1/stream"
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("no token: %d", resp.StatusCode)
+	}
+	_, evs := openStream(t, url, map[string]string{"Authorization": "Bearer view-token"})
+	evs.read("snapshot", nil)
+	cancel()
+	var dropped map[string]string
+	evs.read("dropped", &dropped)
+	if dropped["reason"] != "the bridge is shutting down" {
+		t.Fatalf("%v", dropped)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
 	}
 }
