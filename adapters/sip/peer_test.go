@@ -40,7 +40,8 @@ type Peer struct {
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
 	client *sipgo.Client
-	cancel context.CancelFunc
+	udp    net.PacketConn
+	tcp    net.Listener
 	Port   int
 
 	// WWW makes the challenge a 401 with WWW-Authenticate (a registrar's
@@ -116,6 +117,7 @@ func NewPeer(t testing.TB) *Peer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.udp, p.tcp = udp, tcp
 	go p.srv.ServeUDP(udp)
 	go p.srv.ServeTCP(tcp)
 	t.Cleanup(p.Close)
@@ -131,8 +133,12 @@ func (p *Peer) SetNonce(n string) { p.mu.Lock(); p.Nonce = n; p.mu.Unlock() }
 // Addr is the peer's host:port.
 func (p *Peer) Addr() string { return fmt.Sprintf("127.0.0.1:%d", p.Port) }
 
-// Close stops the peer.
-func (p *Peer) Close() { p.ua.Close() }
+// Close stops the peer: it answers nothing any more.
+func (p *Peer) Close() {
+	p.udp.Close()
+	p.tcp.Close()
+	p.ua.Close()
+}
 
 // Forget drops every publication, as a restarted server does: the next
 // SIP-If-Match gets 412.

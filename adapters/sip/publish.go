@@ -140,8 +140,42 @@ func newPublisher(a *Adapter, cfg settingsOf) (*publisher, error) {
 	p := &publisher{a: a, cfg: cfg, ua: ua, client: client, lim: rate.NewLimiter(rate.Limit(cfg.rate), burst),
 		agents: map[string]*agentPubs{}, stop: cancel, done: make(chan struct{})}
 	go p.refresher(ctx)
+	go p.prober(ctx, a.probeEvery)
 	return p, nil
 }
+
+// prober asks the server OPTIONS now and every interval: any answer (405
+// included) says it is there; none makes Health degraded until one comes.
+func (p *publisher) prober(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: p.cfg.addressHost, Port: atoi(p.cfg.addressPort)})
+		req.SetTransport(strings.ToUpper(p.cfg.transport))
+		req.SetDestination(p.cfg.address)
+		req.AppendHeader(sip.NewHeader("User-Agent", userAgent))
+		req.SetBody(nil)
+		res, err := p.do(ctx, req, sipgo.ClientRequestBuild)
+		if ctx.Err() != nil {
+			return
+		}
+		p.a.mu.Lock()
+		switch {
+		case err != nil:
+			p.a.health = sdk.Health{Status: sdk.Degraded, Message: fmt.Sprintf("no answer to OPTIONS from %s over %s: %v", p.cfg.address, p.cfg.transport, err)}
+		case p.a.health.Status != sdk.Up:
+			p.a.health = sdk.Health{Status: sdk.Up, Message: fmt.Sprintf("publishing to %s over %s (OPTIONS answered %s)", p.cfg.address, p.cfg.transport, res.StartLine())}
+		}
+		p.a.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
 // localIPFor is the local address the system routes to addr from (a UDP
 // "connection" sends nothing), or "" when it cannot tell.
@@ -541,10 +575,13 @@ func (p *publisher) request(pb *publication, body []byte, expires time.Duration,
 }
 
 // do runs one client transaction to its final response.
-func (p *publisher) do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+func (p *publisher) do(ctx context.Context, req *sip.Request, opts ...sipgo.ClientRequestOption) (*sip.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.timeout)
 	defer cancel()
-	tx, err := p.client.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
+	if len(opts) == 0 {
+		opts = []sipgo.ClientRequestOption{sipgo.ClientRequestAddVia}
+	}
+	tx, err := p.client.TransactionRequest(ctx, req, opts...)
 	if err != nil {
 		return nil, err
 	}

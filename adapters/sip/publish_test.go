@@ -471,3 +471,25 @@ func TestPacedBatch(t *testing.T) {
 		t.Fatalf("%d applied, %d PUBLISH sent, of %d", applied, p.Publishes(), len(items))
 	}
 }
+
+// TestHealthProbe: publish mode asks the server OPTIONS; any answer makes
+// Health up, none degraded.
+func TestHealthProbe(t *testing.T) {
+	p := NewPeer(t)
+	a := New(hclog.NewNullLogger())
+	a.probeEvery = 20 * time.Millisecond
+	js, _ := json.Marshal(map[string]any{"address": p.Addr(), "timeout": "300ms"})
+	if err := a.Configure(context.Background(), sdk.Settings{Instance: "presence", JSON: js}); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	waitFor(t, "up", func() bool {
+		h := a.Health(context.Background())
+		return h.Status == sdk.Up && strings.Contains(h.Message, "(OPTIONS answered SIP/2.0 405 Method Not Allowed)")
+	})
+	p.Close()
+	waitFor(t, "degraded", func() bool {
+		h := a.Health(context.Background())
+		return h.Status == sdk.Degraded && strings.Contains(h.Message, "no answer to OPTIONS from "+p.Addr()+" over udp")
+	})
+}

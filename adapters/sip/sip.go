@@ -68,6 +68,9 @@ type Adapter struct {
 	count counters
 	// logLimit keeps a flood of bad packets from flooding the log too.
 	logLimit *rate.Limiter
+	// probeEvery is how often publish mode asks the server OPTIONS, for
+	// Health (changed by tests).
+	probeEvery time.Duration
 
 	mu      sync.Mutex
 	cfg     *settingsOf
@@ -85,7 +88,7 @@ func New(logger hclog.Logger) *Adapter {
 		logger = hclog.NewNullLogger()
 	}
 	a := &Adapter{
-		log: logger, logLimit: rate.NewLimiter(1, 10),
+		log: logger, logLimit: rate.NewLimiter(1, 10), probeEvery: 30 * time.Second,
 		health:  sdk.Health{Status: sdk.Down, Message: "not configured"},
 		applied: map[string]uint64{},
 	}
@@ -149,7 +152,7 @@ func (a *Adapter) Configure(ctx context.Context, s sdk.Settings) error {
 		}
 		a.mu.Lock()
 		a.pub = p
-		a.health = sdk.Health{Status: sdk.Up, Message: fmt.Sprintf("publishing to %s over %s", cfg.address, cfg.transport)}
+		a.health = sdk.Health{Status: sdk.Degraded, Message: fmt.Sprintf("asking %s over %s for OPTIONS", cfg.address, cfg.transport)}
 		a.mu.Unlock()
 		a.log.Info("configured", "instance", s.Instance, "mode", cfg.mode, "address", cfg.address, "transport", cfg.transport,
 			"username", cfg.username, "uri_identity", cfg.uriIdentity, "expires", cfg.expires.String(), "dialog_info", cfg.dialogInfo, "rate", cfg.rate)
@@ -184,8 +187,10 @@ func (a *Adapter) Close() error {
 	return nil
 }
 
-// Health is up once configured, degraded after a failure worth retrying
-// until the next success; its message carries the wire counters.
+// Health is, in publish mode, up while the server answers (OPTIONS every
+// 30 s, and every PUBLISH) and degraded while it does not or a PUBLISH
+// failed in a way worth retrying; in server mode, up while listening. Its
+// message carries the wire counters.
 func (a *Adapter) Health(context.Context) sdk.Health {
 	a.mu.Lock()
 	h := a.health
