@@ -156,6 +156,10 @@ func TestKamailioRefreshAndRemove(t *testing.T) {
 	addr := kamailio(t, "ACDBRIDGE_IT_KAMAILIO")
 	aor := "sip:refresh" + runID + "@example.test"
 	a := configure(t, map[string]any{"address": addr, "expires": "2m", "timeout": "3s"})
+	waitFor(t, "health up: Kamailio answers OPTIONS", func() bool {
+		h := a.Health(ctx)
+		return h.Status == sdk.Up && strings.Contains(h.Message, "OPTIONS answered SIP/2.0 405")
+	})
 	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", aor, "in_session", 1)}), sdk.Applied, "published")
 	a.mu.Lock()
 	pb := a.pub.agents["a-1"].presence
