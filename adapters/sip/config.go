@@ -131,7 +131,6 @@ type settingsOf struct {
 	minExpires, maxExpires   time.Duration
 	watchers                 map[string]string
 	realm                    string
-	settingNames             []string
 	addressHost, addressPort string
 }
 
