@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X github.com/acdbridge/acdbridge/bridge/cli.version=$(VERSION) -X github.com/acdbridge/acdbridge/bridge/cli.commit=$(COMMIT)
 
-.PHONY: build run test lint integration bench fuzz proto clean
+.PHONY: build run test lint integration bench bench-backfill fuzz proto clean
 
 # Code generators for `make proto`, pinned; installed into bin/tools.
 TOOLS                      := $(CURDIR)/bin/tools
@@ -39,6 +39,12 @@ integration: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	./scripts/bench-memory.sh 60
+
+# Opt-in (about 30 minutes at the default): a 90-day backfill of
+# BACKFILL_SESSIONS simulated sessions into SQLite (scripts/bench-backfill.sh).
+BACKFILL_SESSIONS ?= 1000000
+bench-backfill: build
+	./scripts/bench-backfill.sh $(BACKFILL_SESSIONS)
 
 # Each fuzz target for FUZZTIME (default 20s).
 FUZZTIME ?= 20s
