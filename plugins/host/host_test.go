@@ -26,6 +26,10 @@ func TestMain(m *testing.M) {
 		sdk.Serve(envCheck{})
 		os.Exit(0)
 	}
+	if os.Getenv("ACDBRIDGE_TEST_SERVE") == "closecheck" {
+		sdk.Serve(closeCheck{mark: os.Getenv("ACDBRIDGE_TEST_CLOSE_MARK")})
+		os.Exit(0)
+	}
 	if typ := os.Getenv("ACDBRIDGE_TEST_SERVE"); typ != "" {
 		if err := ServeBuiltin(typ); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
@@ -215,5 +219,35 @@ func TestAdaptersDoNotInheritSecrets(t *testing.T) {
 	}
 	if want := "token= home=" + os.Getenv("HOME"); h.Message != want {
 		t.Fatalf("the adapter sees %q, want %q", h.Message, want)
+	}
+}
+
+// closeCheck writes "closed" to mark when Close is called.
+type closeCheck struct {
+	envCheck
+	mark string
+}
+
+func (c closeCheck) Close() error { return os.WriteFile(c.mark, []byte("closed"), 0o600) }
+
+// TestStoppedAdapterIsClosed: when the bridge stops a plugin, sdk.Serve
+// calls the adapter's Close before the process exits, so an adapter can
+// take back what it set (a SIP publication, an AMI login).
+func TestStoppedAdapterIsClosed(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "closed")
+	p, err := Launch(context.Background(), Source{Type: "closecheck", Path: os.Args[0],
+		Env: []string{"ACDBRIDGE_TEST_SERVE=closecheck", "ACDBRIDGE_TEST_CLOSE_MARK=" + mark}}, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Health(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(mark); err == nil {
+		t.Fatal("closed before the bridge stopped it")
+	}
+	p.Kill()
+	if b, err := os.ReadFile(mark); err != nil || string(b) != "closed" {
+		t.Fatalf("the adapter was not closed when stopped: %q, %v", b, err)
 	}
 }

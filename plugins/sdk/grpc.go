@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/hashicorp/go-hclog"
@@ -18,13 +19,24 @@ import (
 // Serve runs a as an adapter plugin; call it from main. It does not return
 // while the bridge holds the plugin. Log with hclog to stderr (Logger gives
 // one): the bridge relays it under the adapter's name.
+//
+// When the bridge stops the plugin, Serve calls a's Close method, if it has
+// one (io.Closer), before it returns: the adapter's chance to leave the far
+// side in order (remove its SIP publications, log off the AMI). The bridge
+// waits about two seconds for the process to exit before it kills it.
 func Serve(a Adapter) {
+	logger := Logger(a.Info().Name)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         plugin.PluginSet{PluginName: &Plugin{Impl: a}},
 		GRPCServer:      plugin.DefaultGRPCServer,
-		Logger:          Logger(a.Info().Name),
+		Logger:          logger,
 	})
+	if c, ok := a.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			logger.Warn("close on stop", "error", err)
+		}
+	}
 }
 
 // Logger is the logger an adapter should use: JSON on stderr, which the
