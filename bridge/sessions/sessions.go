@@ -53,12 +53,15 @@ type Options struct {
 	PageSize      int           // sessions per list call (default 1000)
 	Logger        hclog.Logger
 	// OnArchived, when set, is called with each session once its record
-	// is archived (its recording stored, or failed and to be retried
-	// later without another call). A session archived again (a range
-	// sync over sessions real time archived with a failed recording, a
-	// record that changed) is passed again: a consumer must be idempotent
-	// by session id. Calls come from the syncer's goroutines, one batch
-	// at a time, after the batch's transaction committed.
+	// is first archived (its recording stored, or failed and to be
+	// retried later without another call). A session the archive held
+	// before (a range sync over sessions real time archived with a failed
+	// recording) is not passed again: what it feeds writes each session
+	// once (RT comments on a ticket). Two syncs archiving the same new
+	// session at the same moment may both pass it; the bus keeps a
+	// session once (its id is the message id). Calls come from the
+	// syncer's goroutines, one batch at a time, after the batch's
+	// transaction committed.
 	OnArchived func(context.Context, archive.Session)
 	// Progress, when set, is called as a range sync advances.
 	Progress func(Progress)
@@ -291,6 +294,21 @@ func (s *Syncer) archiveAll(ctx context.Context, list []monitors.SessionSummary)
 		if len(batch) == 0 || err != nil {
 			return err
 		}
+		// The sessions the archive held before were passed on already.
+		var before map[string]archive.RecordingState
+		if s.opts.OnArchived != nil {
+			ids := make([]string, len(batch))
+			for i, x := range batch {
+				ids[i] = x.ID
+			}
+			var kerr error
+			if before, kerr = s.opts.Store.Known(ctx, ids); kerr != nil {
+				err = kerr
+				s.m.failed.WithLabelValues("write").Add(float64(len(batch)))
+				stop()
+				return err
+			}
+		}
 		if perr := s.opts.Store.Put(ctx, batch); perr != nil {
 			err = perr
 			s.m.failed.WithLabelValues("write").Add(float64(len(batch)))
@@ -302,7 +320,7 @@ func (s *Syncer) archiveAll(ctx context.Context, list []monitors.SessionSummary)
 			if x.Recording.State == archive.RecordingStored {
 				done++
 			}
-			if s.opts.OnArchived != nil {
+			if _, had := before[x.ID]; s.opts.OnArchived != nil && !had {
 				s.opts.OnArchived(ctx, x)
 			}
 		}
