@@ -8,9 +8,13 @@
 // is sent with startsAt and an endsAt four resend intervals ahead, and sent
 // again every resend_interval while it fires, as Prometheus does: should the
 // bridge stop, Alertmanager resolves it by itself. A resolved alert is sent
-// once with its endsAt. A send succeeds when any Alertmanager takes it (they
-// share alerts among themselves); the others' errors are in the message and
-// in Health. A failure where every Alertmanager answered 4xx is permanent;
+// with its endsAt, and sent again with each resend for four resend intervals
+// (as Prometheus resends resolved alerts): an Alertmanager of an HA cluster
+// that missed the resolution (members share no alerts, only silences and
+// what they notified) learns it then, rather than showing the alert firing
+// until the endsAt of its last resend. A send succeeds when any
+// Alertmanager takes it; the others' errors are in the message and in
+// Health. A failure where every Alertmanager answered 4xx is permanent;
 // any other failure is retryable, and the bridge retries.
 package alertmanager
 
@@ -63,8 +67,16 @@ type Adapter struct {
 	mu     sync.Mutex
 	cur    *instance
 	firing map[string]Alert // by fingerprint: what is resent while it fires
-	stop   context.CancelFunc
-	health map[string]string // per shown URL: "" after a success, else the last error
+	// resolved is by fingerprint too: what is resent after its resolution,
+	// until then (four resend intervals after it).
+	resolved map[string]resolvedAlert
+	stop     context.CancelFunc
+	health   map[string]string // per shown URL: "" after a success, else the last error
+}
+
+type resolvedAlert struct {
+	alert Alert
+	until time.Time
 }
 
 type instance struct {
@@ -80,7 +92,7 @@ func New(logger hclog.Logger) *Adapter {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Adapter{log: logger, now: time.Now, firing: map[string]Alert{}, health: map[string]string{}}
+	return &Adapter{log: logger, now: time.Now, firing: map[string]Alert{}, resolved: map[string]resolvedAlert{}, health: map[string]string{}}
 }
 
 // Info names the adapter and its settings.
@@ -136,10 +148,12 @@ func (a *Adapter) HandleAlert(ctx context.Context, al sdk.Alert) sdk.Result {
 	case "firing":
 		a.mu.Lock()
 		a.firing[fp] = am // resent from now on, whether or not this send succeeds
+		delete(a.resolved, fp)
 		a.mu.Unlock()
 	case "resolved":
 		a.mu.Lock()
 		delete(a.firing, fp)
+		a.resolved[fp] = resolvedAlert{alert: am, until: a.now().Add(4 * in.cfg.resend)}
 		a.mu.Unlock()
 	default:
 		return sdk.Result{Outcome: sdk.Permanent, Message: fmt.Sprintf("expected the status firing or resolved, got %q", al.Status)}
@@ -205,23 +219,35 @@ func (a *Adapter) resendLoop(ctx context.Context, in *instance) {
 	}
 }
 
-// Resend sends every firing alert again, with a new endsAt. The resend
-// loop calls it each resend_interval.
+// Resend sends every firing alert again, with a new endsAt, and the
+// alerts resolved within the last four resend intervals, with their
+// endsAt. The resend loop calls it each resend_interval.
 func (a *Adapter) Resend(ctx context.Context) {
 	a.mu.Lock()
 	in := a.cur
-	var batch []Alert
-	for _, fp := range slices.Sorted(maps.Keys(a.firing)) {
-		am := a.firing[fp]
-		batch = append(batch, am)
-	}
-	a.mu.Unlock()
-	if in == nil || len(batch) == 0 {
+	if in == nil {
+		a.mu.Unlock()
 		return
 	}
 	end := a.firingEnd(in)
-	for i := range batch {
-		batch[i].EndsAt = end
+	now := a.now()
+	var batch []Alert
+	for _, fp := range slices.Sorted(maps.Keys(a.firing)) {
+		am := a.firing[fp]
+		am.EndsAt = end
+		batch = append(batch, am)
+	}
+	for _, fp := range slices.Sorted(maps.Keys(a.resolved)) {
+		r := a.resolved[fp]
+		if !now.Before(r.until) {
+			delete(a.resolved, fp)
+			continue
+		}
+		batch = append(batch, r.alert)
+	}
+	a.mu.Unlock()
+	if len(batch) == 0 {
+		return
 	}
 	if o, msg := a.send(ctx, in, batch); o != sdk.Applied {
 		a.log.Warn("resending firing alerts failed; trying again in resend_interval", "alerts", len(batch), "error", msg)

@@ -127,20 +127,72 @@ func TestPayloads(t *testing.T) {
 		t.Fatalf("resolved: %+v", r)
 	}
 	golden(t, "resolved", am.last(t))
+	// The resolution is resent, as it was, for four resend intervals
+	// (from t0+90s, the clock at the resolution); then nothing is sent.
+	a.now = func() time.Time { return t0.Add(90*time.Second + 4*time.Minute - time.Millisecond) }
+	a.Resend(ctx)
+	golden(t, "resolved", am.last(t))
 	n := len(am.bodies)
-	a.Resend(ctx) // nothing fires any more: nothing is sent
+	a.now = func() time.Time { return t0.Add(90*time.Second + 4*time.Minute) }
+	a.Resend(ctx) // nothing fires any more, the resolution is old: nothing is sent
 	if len(am.bodies) != n || a.Firing() != 0 {
-		t.Errorf("a resend after the resolution sent %d requests; %d firing", len(am.bodies)-n, a.Firing())
+		t.Errorf("a resend long after the resolution sent %d requests; %d firing", len(am.bodies)-n, a.Firing())
 	}
 	if am.ctype[0] != "application/json" {
 		t.Errorf("Content-Type %q", am.ctype[0])
 	}
+	a.now = func() time.Time { return t0.Add(90 * time.Second) }
 	session := sdk.Alert{Rule: "negative_rating", Status: "firing", Severity: "info", StartsAt: t0,
 		Labels: map[string]string{"queue": "support", "session": "s-9b02", "agent": "a-0001"}, Annotations: map[string]string{"summary": "a-0001 got 1 on s-9b02"}}
 	if r := a.HandleAlert(ctx, session); r.Outcome != sdk.Applied {
 		t.Fatal(r)
 	}
 	golden(t, "session", am.last(t))
+}
+
+// HA: an Alertmanager that took the firing alert but failed the
+// resolution (another took it, so the send succeeded) gets the resolution
+// with the next resend, rather than showing the alert firing until the
+// endsAt of the last resend. Alertmanagers of a cluster do not share alerts.
+func TestResolutionReachesAnAlertmanagerThatMissedIt(t *testing.T) {
+	am1, am2 := newFakeAM(t, http.StatusOK), newFakeAM(t, http.StatusOK)
+	a := configured(t, fmt.Sprintf(`{"urls":[%q,%q],"resend_interval":"1m"}`, am1.URL, am2.URL))
+	ctx := context.Background()
+	if r := a.HandleAlert(ctx, firingAlert()); r.Outcome != sdk.Applied {
+		t.Fatalf("firing: %+v", r)
+	}
+	am2.mu.Lock()
+	am2.status = http.StatusServiceUnavailable
+	am2.mu.Unlock()
+	resolved := firingAlert()
+	resolved.Status, resolved.EndsAt = "resolved", t0.Add(20*time.Second)
+	if r := a.HandleAlert(ctx, resolved); r.Outcome != sdk.Applied || !strings.Contains(r.Message, "HTTP 503") {
+		t.Fatalf("resolved, one Alertmanager failing: %+v", r)
+	}
+	am2.mu.Lock()
+	am2.status = http.StatusOK
+	am2.mu.Unlock()
+	am2.mu.Lock()
+	before := len(am2.bodies)
+	am2.mu.Unlock()
+	a.now = func() time.Time { return t0.Add(90 * time.Second) }
+	a.Resend(ctx)
+	am2.mu.Lock()
+	after := len(am2.bodies)
+	am2.mu.Unlock()
+	if after != before+1 {
+		t.Fatalf("the resend made %d requests to the Alertmanager that missed the resolution; want 1", after-before)
+	}
+	var got []Alert
+	if err := json.Unmarshal(am2.last(t), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Labels["alertname"] != "support_backlog" || !got[0].EndsAt.Equal(resolved.EndsAt) {
+		t.Fatalf("the Alertmanager that missed the resolution got %+v; want the alert with endsAt %s", got, resolved.EndsAt)
+	}
+	if h := a.Health(ctx); h.Status != sdk.Up {
+		t.Errorf("health after the resend: %s %s", h.Status, h.Message)
+	}
 }
 
 // HA: every Alertmanager gets each alert; the send succeeds when any takes
