@@ -71,18 +71,29 @@ func TestConformance(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := sip.NewPeer(t)
 			js, _ := json.Marshal(tc.settings(p.Addr()))
-			plugintest.Test(t, plugintest.Options{Source: host.Source{Type: "sip", Path: os.Args[0], Env: []string{serveEnv + "=1"}}, Settings: js, Agents: agents})
-			// The kit's last state (version 3): odd agents busy.
-			for i := range agents {
-				aor := fmt.Sprintf("sip:PJSIP/%d@example.test", 1001+i)
-				body := p.State(aor, sip.EventPresence)
-				pr, err := sip.ParsePIDF([]byte(body))
-				if err != nil {
-					t.Fatalf("%s: %v", aor, err)
+			// The kit's last state (version 3): odd agents busy, as the
+			// peer must show while the adapter runs.
+			during := 0
+			farSide := func(context.Context) error {
+				during = p.Live()
+				for i := range agents {
+					aor := fmt.Sprintf("sip:PJSIP/%d@example.test", 1001+i)
+					pr, err := sip.ParsePIDF([]byte(p.State(aor, sip.EventPresence)))
+					if err != nil {
+						return fmt.Errorf("%s: %w", aor, err)
+					}
+					if want := (i+3)%2 != 0; pr.Busy() != want {
+						return fmt.Errorf("%s: busy %v, want %v (%+v)", aor, pr.Busy(), want, pr)
+					}
 				}
-				if want := (i+3)%2 != 0; pr.Busy() != want {
-					t.Errorf("%s: busy %v, want %v (%+v)", aor, pr.Busy(), want, pr)
-				}
+				return nil
+			}
+			plugintest.Test(t, plugintest.Options{Source: host.Source{Type: "sip", Path: os.Args[0], Env: []string{serveEnv + "=1"}}, Settings: js, Agents: agents, FarSide: farSide})
+			// Stopped, the adapter removed its publications: the peer
+			// holds only those of the process the kit SIGKILLed (as many
+			// as the last process had), which could not.
+			if n := p.Live(); during == 0 || n != during/2 {
+				t.Errorf("the peer held %d live publications while the adapter ran and %d after its stop, want half", during, n)
 			}
 		})
 	}

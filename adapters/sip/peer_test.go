@@ -176,6 +176,20 @@ func (p *Peer) State(aor, event string) string {
 // Count is how many publications the peer holds.
 func (p *Peer) Count() int { p.mu.Lock(); defer p.mu.Unlock(); return len(p.pubs) }
 
+// Live is how many publications the peer holds that have not expired or
+// been removed.
+func (p *Peer) Live() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, pb := range p.pubs {
+		if time.Now().Before(pb.expires) {
+			n++
+		}
+	}
+	return n
+}
+
 // Transcript is what the peer saw and answered, random values masked.
 func (p *Peer) Transcript() string {
 	p.mu.Lock()

@@ -37,6 +37,10 @@ type Options struct {
 	Agents   int          // agents in the availability checks (default 20)
 	Logger   hclog.Logger // the adapter's log; nil: discarded
 	Timeout  time.Duration
+	// FarSide, if set, checks the far side (a fake server's state) against
+	// the kit's last desired state while the adapter still runs: once the
+	// kit stops it, the adapter's Close may take back what it set.
+	FarSide func(ctx context.Context) error
 }
 
 // Result is one check's outcome: passed when Err is nil; skipped checks are
@@ -84,6 +88,9 @@ func Run(ctx context.Context, o Options) []Result {
 		check("applies changes idempotently", k.idempotent)
 		check("ignores stale versions", k.stale)
 		check("survives SIGKILL: restarts and reconciles", k.killAndRestart)
+		if o.FarSide != nil {
+			check("the far side shows the last desired state", o.FarSide)
+		}
 	}
 	if k.has(sdk.CapRequests) {
 		check("handles a request", func(ctx context.Context) error {
