@@ -525,18 +525,35 @@ func NewEngine(keep int) *Engine {
 	return &Engine{rules: map[string]*compiled{}, states: map[string]map[string]*alertState{}, errs: map[string]string{}, keep: keep}
 }
 
-// Set adds or replaces a rule. Replacing a rule resolves its firing alerts
-// at now (returned) and starts it afresh: the new condition decides anew.
+// Set adds or replaces a rule. Replacing a rule keeps its alerts, pending
+// and firing, as Prometheus does when a rule is edited: the next
+// evaluation applies the new condition, for, keep_firing_for and queues to
+// them (a threshold raised above the figures resolves, one still exceeded
+// keeps firing without a resolution and a new firing, a pending alert
+// keeps the time it started to hold). Only a change to what the alerts'
+// labels are made of (kind, severity, labels) makes them other alerts: the
+// old ones are resolved at now (returned) and the rule starts afresh.
+// Firing alerts keep the annotations they fired with.
 func (e *Engine) Set(r Rule, now time.Time) ([]Alert, error) {
 	c, err := compile(r)
 	if err != nil {
 		return nil, err
 	}
-	out := e.drop(r.Name, now)
+	var out []Alert
+	if old, ok := e.rules[r.Name]; !ok || !sameAlerts(old.Rule, c.Rule) {
+		out = e.drop(r.Name, now)
+		e.states[r.Name] = map[string]*alertState{}
+	}
+	delete(e.errs, r.Name)
 	e.rules[r.Name] = c
 	e.match = nil
-	e.states[r.Name] = map[string]*alertState{}
 	return out, nil
+}
+
+// sameAlerts says whether two versions of a rule make alerts with the same
+// labels.
+func sameAlerts(a, b Rule) bool {
+	return a.Kind == b.Kind && a.Severity == b.Severity && maps.Equal(a.Labels, b.Labels)
 }
 
 // Remove deletes a rule, resolving its firing alerts at now.

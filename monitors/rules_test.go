@@ -190,11 +190,11 @@ func TestRuleChangeAndRemove(t *testing.T) {
 	r.When = "waiting >= 10"
 	clk.Advance(time.Second)
 	res, err := e.Set(r, clk.Now())
-	if err != nil || transitions(res) != "resolved b/q" {
+	if err != nil || transitions(res) != "" {
 		t.Fatalf("replace: %v %v", transitions(res), err)
 	}
-	if got := transitions(e.Evaluate([]Figures{fig("q", 5, 0)}, clk.Now())); got != "" {
-		t.Errorf("the new threshold fired: %s", got)
+	if got := transitions(e.Evaluate([]Figures{fig("q", 5, 0)}, clk.Now())); got != "resolved b/q" {
+		t.Errorf("the new threshold, above the figures: %q, want the alert resolved", got)
 	}
 	if got := transitions(e.Evaluate([]Figures{fig("q", 10, 0)}, clk.Now())); got != "firing b/q" {
 		t.Errorf("the new threshold did not fire: %q", got)
@@ -216,6 +216,109 @@ func TestRuleChangeAndRemove(t *testing.T) {
 	}
 	if r, ok := e.Rule("c"); !ok || r.When != "waiting > 1" {
 		t.Errorf("rule c: %+v %v", r, ok)
+	}
+}
+
+// Editing a rule keeps its alerts; the next evaluation applies the new
+// rule to them. Only new labels (or severity, or kind) make other alerts.
+func TestRuleEdits(t *testing.T) {
+	base := Rule{Name: "b", Queues: []string{"support/*"}, When: "waiting >= 5", For: 30 * time.Second,
+		Labels: map[string]string{"team": "a"}, Annotations: map[string]string{"summary": "${waiting} waiting"}}
+	edit := func(f func(r *Rule)) Rule {
+		r := base
+		r.Labels = maps.Clone(base.Labels)
+		r.Annotations = maps.Clone(base.Annotations)
+		f(&r)
+		return r
+	}
+	type step struct {
+		after time.Duration
+		set   *Rule // the edit, made before evaluating
+		set2  string
+		figs  []Figures
+		want  string
+		state AlertState
+	}
+	q := func(n int) []Figures { return []Figures{fig("support/x", n, 0)} }
+	ptr := func(r Rule) *Rule { return &r }
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"a threshold lowered while firing: keeps firing, no resolution", []step{
+			{0, nil, "", q(7), "", Pending},
+			{30 * time.Second, nil, "", q(7), "firing b/support/x", Firing},
+			{time.Second, ptr(edit(func(r *Rule) { r.When = "waiting >= 6" })), "", q(7), "", Firing},
+			{time.Second, nil, "", q(5), "resolved b/support/x", Inactive},
+		}},
+		{"a threshold raised above the figures while firing: resolves at the next evaluation", []step{
+			{0, nil, "", q(7), "", Pending},
+			{30 * time.Second, nil, "", q(7), "firing b/support/x", Firing},
+			{time.Second, ptr(edit(func(r *Rule) { r.When = "waiting >= 10" })), "", q(7), "resolved b/support/x", Inactive},
+		}},
+		{"edited while pending: keeps the time it started to hold", []step{
+			{0, nil, "", q(7), "", Pending},
+			{20 * time.Second, ptr(edit(func(r *Rule) { r.Annotations["summary"] = "now ${waiting}" })), "", q(7), "", Pending},
+			{10 * time.Second, nil, "", q(7), "firing b/support/x", Firing},
+		}},
+		{"for shortened while pending: fires once the new for is met", []step{
+			{0, nil, "", q(7), "", Pending},
+			{20 * time.Second, ptr(edit(func(r *Rule) { r.For = 10 * time.Second })), "", q(7), "firing b/support/x", Firing},
+		}},
+		{"edited while pending to a condition that fails: back to inactive", []step{
+			{0, nil, "", q(7), "", Pending},
+			{20 * time.Second, ptr(edit(func(r *Rule) { r.When = "waiting >= 8" })), "", q(7), "", Inactive},
+			{10 * time.Second, ptr(edit(func(r *Rule) { r.When = "waiting >= 5" })), "", q(7), "", Pending},
+		}},
+		{"keep_firing_for added while firing: holds through a dip", []step{
+			{0, nil, "", q(7), "", Pending},
+			{30 * time.Second, nil, "", q(7), "firing b/support/x", Firing},
+			{time.Second, ptr(edit(func(r *Rule) { r.KeepFiringFor = time.Minute })), "", q(1), "", Firing},
+			{time.Minute, nil, "", q(1), "resolved b/support/x", Inactive},
+		}},
+		{"a queue no longer matched while firing: resolves", []step{
+			{0, nil, "", q(7), "", Pending},
+			{30 * time.Second, nil, "", q(7), "firing b/support/x", Firing},
+			{time.Second, ptr(edit(func(r *Rule) { r.Queues = []string{"sales"} })), "", q(7), "resolved b/support/x", Inactive},
+		}},
+		{"new labels while firing: the old alert resolves at the edit, the new one waits its for", []step{
+			{0, nil, "", q(7), "", Pending},
+			{30 * time.Second, nil, "", q(7), "firing b/support/x", Firing},
+			{time.Second, ptr(edit(func(r *Rule) { r.Labels["team"] = "b" })), "resolved b/support/x", q(7), "", Pending},
+			{30 * time.Second, nil, "", q(7), "firing b/support/x", Firing},
+		}},
+		{"a new severity while firing: another alert", []step{
+			{0, nil, "", q(7), "", Pending},
+			{30 * time.Second, nil, "", q(7), "firing b/support/x", Firing},
+			{time.Second, ptr(edit(func(r *Rule) { r.Severity = "critical" })), "resolved b/support/x", q(7), "", Pending},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &fakeClock{now: t0}
+			e := NewEngine(0)
+			if _, err := e.Set(base, clk.Now()); err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range tc.steps {
+				clk.Advance(s.after)
+				if s.set != nil {
+					res, err := e.Set(*s.set, clk.Now())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := transitions(res); got != s.set2 {
+						t.Errorf("step %d: the edit's transitions %q, want %q", i, got, s.set2)
+					}
+				}
+				if got := transitions(e.Evaluate(s.figs, clk.Now())); got != s.want {
+					t.Errorf("step %d: transitions %q, want %q", i, got, s.want)
+				}
+				if r, _ := e.Rule("b"); r.State != s.state {
+					t.Errorf("step %d: rule state %s, want %s", i, r.State, s.state)
+				}
+			}
+		})
 	}
 }
 
