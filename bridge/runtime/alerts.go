@@ -58,6 +58,7 @@ type alerting struct {
 	engine   *monitors.Engine
 	origin   map[string]string        // rule → api.OriginConfig or api.OriginAPI
 	apiRules map[string]monitors.Rule // what rules.json holds
+	leftOut  map[string]api.RuleDoc   // what rules.json holds that could not be loaded: written back as it was
 	path     string
 	out      []monitors.Alert // transitions still to publish, in order
 	lastEval time.Time
@@ -77,9 +78,11 @@ type rulesDoc struct {
 
 // newAlerting loads the config's rules and the API's rules kept in dataDir.
 // An API rule that no longer loads (a config rule took its name, or it is
-// invalid) is logged and left out, never fatal.
+// invalid) is logged and left out, never fatal; it stays in rules.json as
+// it was (it comes back once the config rule is gone, or the file is
+// fixed) until the API puts or deletes a rule by its name.
 func newAlerting(config []monitors.Rule, dataDir string, now func() time.Time, log hclog.Logger, say func(string, ...any)) (*alerting, error) {
-	al := &alerting{engine: monitors.NewEngine(200), origin: map[string]string{}, apiRules: map[string]monitors.Rule{}, sessions: map[string]time.Time{},
+	al := &alerting{engine: monitors.NewEngine(200), origin: map[string]string{}, apiRules: map[string]monitors.Rule{}, leftOut: map[string]api.RuleDoc{}, sessions: map[string]time.Time{},
 		path: filepath.Join(dataDir, rulesFile), now: now, log: log, say: say}
 	t := now()
 	for _, r := range config {
@@ -110,6 +113,7 @@ func newAlerting(config []monitors.Rule, dataDir string, now func() time.Time, l
 		if err != nil {
 			log.Error("a rule kept from the API is left out", "rule", d.Name, "file", al.path, "error", err)
 			say("rules: %q from %s left out: %v", d.Name, al.path, err)
+			al.leftOut[d.Name] = d
 			continue
 		}
 		al.origin[r.Name] = api.OriginAPI
@@ -155,9 +159,12 @@ func (al *alerting) Put(r monitors.Rule, by string) (api.RuleInfo, bool, error) 
 	_, existed := al.apiRules[r.Name]
 	next := maps.Clone(al.apiRules)
 	next[r.Name] = checked
-	if err := al.save(next); err != nil {
+	leftOut := maps.Clone(al.leftOut)
+	delete(leftOut, r.Name)
+	if err := al.save(next, leftOut); err != nil {
 		return api.RuleInfo{}, false, err
 	}
+	al.leftOut = leftOut
 	resolved, err := al.engine.Set(checked, al.now())
 	if err != nil { // CheckRule passed; this cannot happen
 		return api.RuleInfo{}, false, err
@@ -180,16 +187,27 @@ func (al *alerting) Put(r monitors.Rule, by string) (api.RuleInfo, bool, error) 
 func (al *alerting) Delete(name, by string) error {
 	al.mu.Lock()
 	defer al.mu.Unlock()
+	_, wasLeftOut := al.leftOut[name]
 	switch al.origin[name] {
 	case api.OriginConfig:
 		return fmt.Errorf("rule %q: %w", name, api.ErrReadOnly)
 	case "":
-		return fmt.Errorf("rule %q: %w", name, api.ErrRuleNotFound)
+		if !wasLeftOut {
+			return fmt.Errorf("rule %q: %w", name, api.ErrRuleNotFound)
+		}
 	}
 	next := maps.Clone(al.apiRules)
 	delete(next, name)
-	if err := al.save(next); err != nil {
+	leftOut := maps.Clone(al.leftOut)
+	delete(leftOut, name)
+	if err := al.save(next, leftOut); err != nil {
 		return err
+	}
+	al.leftOut = leftOut
+	if al.origin[name] == "" { // only the kept document, left out at start
+		al.log.Info("rule deleted", "rule", name, "by", by, "left_out", true)
+		al.say("rules: %q (left out at start) deleted by %s", name, by)
+		return nil
 	}
 	resolved, _ := al.engine.Remove(name, al.now())
 	al.apiRules = next
@@ -207,12 +225,18 @@ func (al *alerting) Alerts() []monitors.Alert {
 	return al.engine.Alerts()
 }
 
-// save writes rules atomically: a temporary file in the same folder,
-// synced, renamed over rules.json, and the folder synced.
-func (al *alerting) save(rules map[string]monitors.Rule) error {
+// save writes rules, and the documents left out at start, atomically: a
+// temporary file in the same folder, synced, renamed over rules.json, and
+// the folder synced.
+func (al *alerting) save(rules map[string]monitors.Rule, leftOut map[string]api.RuleDoc) error {
+	docs := map[string]api.RuleDoc{}
+	maps.Copy(docs, leftOut)
+	for name, r := range rules {
+		docs[name] = api.NewRuleDoc(r)
+	}
 	doc := rulesDoc{V: 1, Rules: []api.RuleDoc{}}
-	for _, name := range slices.Sorted(maps.Keys(rules)) {
-		doc.Rules = append(doc.Rules, api.NewRuleDoc(rules[name]))
+	for _, name := range slices.Sorted(maps.Keys(docs)) {
+		doc.Rules = append(doc.Rules, docs[name])
 	}
 	data, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

@@ -126,6 +126,59 @@ func TestConfigRuleWinsOverKeptRule(t *testing.T) {
 	}
 }
 
+// Rules kept in rules.json that cannot be loaded at start (a config rule
+// took the name, or the rule no longer checks) are not lost by the next
+// change: the file keeps them as they were, and one comes back once the
+// config rule is gone. Deleting one by its name removes it.
+func TestLeftOutRulesAreKept(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, rulesFile)
+	conflict := `{"name":"from_file","kind":"queue","queues":["x"],"when":"waiting > 1","severity":"info","labels":{},"annotations":{},"read_only":false}`
+	invalid := `{"name":"typo","kind":"queue","queues":["x"],"when":"waitin > 1","severity":"info","labels":{},"annotations":{},"read_only":false}`
+	os.WriteFile(path, []byte(`{"v":1,"rules":[`+conflict+`,`+invalid+`]}`), 0o644)
+	al := loadAlerting(t, dir, time.Now)
+	if _, _, err := al.Put(monitors.Rule{Name: "new", Queues: []string{"*"}, When: "waiting > 2"}, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	names := func() []string {
+		var doc struct {
+			Rules []json.RawMessage `json:"rules"`
+		}
+		raw, _ := os.ReadFile(path)
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatalf("rules.json: %v: %s", err, raw)
+		}
+		var out []string
+		for _, r := range doc.Rules {
+			var d struct{ Name string }
+			json.Unmarshal(r, &d)
+			out = append(out, d.Name)
+		}
+		return out
+	}
+	if got := strings.Join(names(), " "); got != "from_file new typo" {
+		t.Fatalf("rules.json after a change holds %q; want from_file new typo", got)
+	}
+	// Without the config rule, the kept one is back.
+	al2, err := newAlerting(nil, dir, time.Now, hclog.NewNullLogger(), func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := al2.Get("from_file"); !ok || r.Origin != api.OriginAPI || r.When != "waiting > 1" {
+		t.Errorf("from_file without the config rule: %+v %v", r, ok)
+	}
+	// The invalid one can be deleted by name, or fixed by a put.
+	if err := al.Delete("typo", "bob"); err != nil {
+		t.Fatalf("delete the left-out rule: %v", err)
+	}
+	if err := al.Delete("typo", "bob"); !errors.Is(err, api.ErrRuleNotFound) {
+		t.Errorf("delete it again: %v", err)
+	}
+	if got := strings.Join(names(), " "); got != "from_file new" {
+		t.Errorf("rules.json after the delete holds %q", got)
+	}
+}
+
 // Session rules alert once per session, and not on old sessions (a range
 // sync or a recording fetched again).
 func TestSessionAlertWindow(t *testing.T) {
