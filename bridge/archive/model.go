@@ -1,9 +1,13 @@
 package archive
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Session is one ended session's whole record, as archived.
@@ -134,6 +138,9 @@ func (s *Session) Validate() error {
 	default:
 		return bad("recording state: expected pending, stored or failed, got %q", s.Recording.State)
 	}
+	if err := s.portable(); err != nil {
+		return bad("%v", err)
+	}
 	for i, e := range s.Events {
 		switch e.Type {
 		case EventChat, EventFileTransfer, EventDiagnostics, EventReboot, EventTransfer:
@@ -158,4 +165,87 @@ func isSHA256(s string) bool {
 		}
 	}
 	return true
+}
+
+// The bounds every dialect keeps: MySQL's keys are VARCHAR(191)
+// (characters) and its TEXT columns 65,535 bytes; PostgreSQL's text takes
+// no NUL; INT is 32 bits in PostgreSQL and MySQL; SQLite's fixed-width
+// times sort only for years 0001 to 9999 (MySQL's DATETIME from 1000).
+const (
+	maxKeyChars = 191
+	maxTextSize = 65535
+)
+
+// portable checks that the session fits every dialect's columns, so that
+// what SQLite keeps PostgreSQL and MySQL keep alike, and a record none
+// would keep is refused alone instead of failing its whole batch.
+func (s *Session) portable() error {
+	key := func(name, v string) error {
+		if n := utf8.RuneCountInString(v); n > maxKeyChars {
+			return fmt.Errorf("%s: expected at most %d characters, got %d", name, maxKeyChars, n)
+		}
+		return text(name, v)
+	}
+	when := func(name string, t time.Time) error {
+		if y := t.UTC().Year(); y < 1000 || y > 9999 {
+			return fmt.Errorf("%s: expected a time in the years 1000 to 9999, got %s", name, t.UTC().Format(time.RFC3339))
+		}
+		return nil
+	}
+	errs := []error{
+		key("id", s.ID), key("request_id", s.RequestID), key("agent_id", s.AgentID), key("queue", s.Queue),
+		key("external_ref", s.ExternalRef), text("customer.name", s.CustomerName), text("customer.email", s.CustomerEmail),
+		text("replay_url", s.ReplayURL), text("recording.url", s.Recording.URL),
+		when("started_at", s.StartedAt), when("ended_at", s.EndedAt),
+	}
+	for _, k := range sortedKeys(s.Fields) {
+		errs = append(errs, key("fields name", k), text("fields["+truncated(k)+"]", s.Fields[k]))
+	}
+	if v := s.Survey; v != nil {
+		errs = append(errs, text("survey.comment", v.Comment))
+	}
+	for i, e := range s.Events {
+		at := fmt.Sprintf("events[%d]", i)
+		errs = append(errs, when(at+".at", e.At), key(at+".from", e.From), key(at+".to", e.To), text(at+".text", e.Text))
+		if f := e.File; f != nil {
+			errs = append(errs, text(at+".file.name", f.Name))
+		}
+		if g := e.Diagnostics; g != nil {
+			errs = append(errs, text(at+".diagnostics.os", g.OS), text(at+".diagnostics.hostname", g.Hostname))
+			if g.MemoryMB < 0 || g.MemoryMB > math.MaxInt32 {
+				errs = append(errs, fmt.Errorf("%s.diagnostics.memory_mb: expected 0 to %d, got %d", at, math.MaxInt32, g.MemoryMB))
+			}
+			// Kept as JSON in one TEXT column (write.go), where \u0000
+			// stays escaped.
+			if js, err := json.Marshal(g.Software); err != nil {
+				errs = append(errs, fmt.Errorf("%s.diagnostics.software: %w", at, err))
+			} else if len(js) > maxTextSize {
+				errs = append(errs, fmt.Errorf("%s.diagnostics.software: expected at most %d bytes of JSON, got %d", at, maxTextSize, len(js)))
+			}
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// text checks a value for a TEXT column.
+func text(name, v string) error {
+	if len(v) > maxTextSize {
+		return fmt.Errorf("%s: expected at most %d bytes, got %d", name, maxTextSize, len(v))
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		return fmt.Errorf("%s: expected text without NUL characters (PostgreSQL keeps none), got one at byte %d", name, strings.IndexByte(v, 0))
+	}
+	return nil
+}
+
+func truncated(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }

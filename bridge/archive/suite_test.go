@@ -180,6 +180,17 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) *Store) {
 			{"bad sha256", func(s *Session) { s.Recording.SHA256 = "ABC" }, "recording.sha256"},
 			{"unknown event", func(s *Session) { s.Events[0].Type = "dance" }, `events[0].type`},
 			{"missing agent", func(s *Session) { s.AgentID = "" }, "agent_id"},
+			// What one dialect would refuse, every one refuses alike.
+			{"agent id over 191 characters", func(s *Session) { s.AgentID = strings.Repeat("ä", 192) }, "agent_id: expected at most 191 characters, got 192"},
+			{"field name over 191 characters", func(s *Session) { s.Fields[strings.Repeat("f", 192)] = "v" }, "fields name: expected at most 191 characters"},
+			{"transfer target over 191 characters", func(s *Session) { s.Events[5].To = strings.Repeat("a", 192) }, "events[5].to: expected at most 191 characters"},
+			{"chat text over 65535 bytes", func(s *Session) { s.Events[1].Text = strings.Repeat("x", 65536) }, "events[1].text: expected at most 65535 bytes, got 65536"},
+			{"NUL in a chat text", func(s *Session) { s.Events[1].Text = "a\x00b" }, "events[1].text: expected text without NUL characters"},
+			{"NUL in a field", func(s *Session) { s.Fields["problem"] = "\x00" }, "fields[problem]: expected text without NUL"},
+			{"NUL in the survey comment", func(s *Session) { s.Survey.Comment = "\x00" }, "survey.comment: expected text without NUL"},
+			{"memory over 32 bits", func(s *Session) { s.Events[0].Diagnostics.MemoryMB = 1 << 31 }, "events[0].diagnostics.memory_mb: expected 0 to 2147483647"},
+			{"year 10000", func(s *Session) { s.EndedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, "ended_at: expected a time in the years 1000 to 9999"},
+			{"event in year 999", func(s *Session) { s.Events[2].At = time.Date(999, 1, 1, 0, 0, 0, 0, time.UTC) }, "events[2].at: expected a time in the years 1000 to 9999"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				good, bad := base("s-good"), base("s-bad")
@@ -192,6 +203,30 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) *Store) {
 					t.Fatalf("%d sessions written by a failed batch", n)
 				}
 			})
+		}
+	})
+
+	t.Run("values at every dialect's bounds are kept whole", func(t *testing.T) {
+		st := open(t)
+		x := base("s-" + strings.Repeat("i", 189))
+		x.AgentID, x.Queue, x.RequestID = strings.Repeat("ä", 191), strings.Repeat("q", 191), strings.Repeat("r", 191)
+		x.Fields[strings.Repeat("ß", 191)] = strings.Repeat("v", 65535)
+		x.Events[1].Text = strings.Repeat("t", 65535)
+		x.Events[5].From, x.Events[5].To = strings.Repeat("f", 191), strings.Repeat("ø", 191)
+		x.Events[0].Diagnostics.MemoryMB = 1<<31 - 1
+		x.Survey.Comment = strings.Repeat("c", 65535)
+		x.StartedAt = time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)
+		if err := st.Put(ctx, []Session{x}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Get(ctx, x.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.AgentID != x.AgentID || got.Queue != x.Queue || !reflect.DeepEqual(got.Fields, x.Fields) || got.Events[1].Text != x.Events[1].Text ||
+			got.Events[5].From != x.Events[5].From || got.Events[5].To != x.Events[5].To || got.Events[0].Diagnostics.MemoryMB != x.Events[0].Diagnostics.MemoryMB ||
+			got.Survey.Comment != x.Survey.Comment || !got.StartedAt.Equal(x.StartedAt) {
+			t.Fatal("a session at the bounds came back changed")
 		}
 	})
 

@@ -249,6 +249,11 @@ func decodeRecord(body []byte) (archive.Session, error) {
 		}
 		s.Events = append(s.Events, e)
 	}
+	// What no archive dialect keeps (a NUL, a key over 191 characters) is
+	// refused here, alone, rather than failing a whole batch at Put.
+	if err := s.Validate(); err != nil {
+		return archive.Session{}, badf(KindBadValue, "%v", err)
+	}
 	return s, nil
 }
 

@@ -180,6 +180,8 @@ func TestDecodeRecord(t *testing.T) {
 		{"bad sha256", `"sha256":"0000`, `"sha256":"ZZ00`, KindBadValue, "recording.sha256: expected 64 lower-case hex digits"},
 		{"negative size", `"size":10,"sha256"`, `"size":-1,"sha256"`, KindBadValue, "recording.size"},
 		{"missing agent", `"agent_id":"a-0001"`, `"agent_id":""`, KindMissingID, "agent_id"},
+		{"NUL in a chat", `"text":"reboot"`, `"text":"re\u0000boot"`, KindBadValue, "events[3].text: expected text without NUL characters"},
+		{"agent id over 191 characters", `"agent_id":"a-0001"`, `"agent_id":"` + strings.Repeat("a", 192) + `"`, KindBadValue, "agent_id: expected at most 191 characters"},
 		{"error body", goodRecord, `{"error":{"code":"internal","message":"boom"}}`, KindErrorBody, "boom"},
 		{"truncated", goodRecord, goodRecord[:100], KindMalformedJSON, "expected a JSON object"},
 	} {
