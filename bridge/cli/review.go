@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -51,16 +54,16 @@ chat and events, the diagnostics, the survey, and where its recording is.`,
 
 func writeReview(w io.Writer, x archive.Session, ac config.Archive) {
 	ts := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
-	fmt.Fprintf(w, "session     %s (request %s)\n", x.ID, x.RequestID)
-	fmt.Fprintf(w, "agent       %s\nqueue       %s\n", x.AgentID, x.Queue)
+	fmt.Fprintf(w, "session     %s (request %s)\n", shown(x.ID), shown(x.RequestID))
+	fmt.Fprintf(w, "agent       %s\nqueue       %s\n", shown(x.AgentID), shown(x.Queue))
 	if x.ExternalRef != "" {
-		fmt.Fprintf(w, "external    %s\n", x.ExternalRef)
+		fmt.Fprintf(w, "external    %s\n", shown(x.ExternalRef))
 	}
-	fmt.Fprintf(w, "customer    %s <%s>\n", x.CustomerName, x.CustomerEmail)
+	fmt.Fprintf(w, "customer    %s <%s>\n", shown(x.CustomerName), shown(x.CustomerEmail))
 	fmt.Fprintf(w, "time        %s to %s (%s)\n", ts(x.StartedAt), ts(x.EndedAt), dur(x.DurationSeconds))
 	fmt.Fprintf(w, "resolution  %s\n", x.Resolution)
 	if x.ReplayURL != "" {
-		fmt.Fprintf(w, "replay      %s\n", x.ReplayURL)
+		fmt.Fprintf(w, "replay      %s\n", shown(x.ReplayURL))
 	}
 
 	fmt.Fprintf(w, "\nfields\n")
@@ -73,7 +76,7 @@ func writeReview(w io.Writer, x archive.Session, ac config.Archive) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		fmt.Fprintf(w, "  %-16s %s\n", k, x.Fields[k])
+		fmt.Fprintf(w, "  %-16s %s\n", shown(k), shown(x.Fields[k]))
 	}
 
 	fmt.Fprintf(w, "\ntimeline\n")
@@ -82,17 +85,17 @@ func writeReview(w io.Writer, x archive.Session, ac config.Archive) {
 		at := "+" + e.At.Sub(x.StartedAt).Round(time.Second).String()
 		switch e.Type {
 		case archive.EventChat:
-			fmt.Fprintf(w, "  %-8s %s: %s\n", at, e.From, e.Text)
+			fmt.Fprintf(w, "  %-8s %s: %s\n", at, shown(e.From), shown(e.Text))
 		case archive.EventFileTransfer:
 			f := e.File
-			fmt.Fprintf(w, "  %-8s file %s (%d bytes, %s) by %s\n", at, f.Name, f.Size, strings.ReplaceAll(f.Direction, "_", " "), e.From)
+			fmt.Fprintf(w, "  %-8s file %s (%d bytes, %s) by %s\n", at, shown(f.Name), f.Size, strings.ReplaceAll(f.Direction, "_", " "), shown(e.From))
 		case archive.EventDiagnostics:
 			fmt.Fprintf(w, "  %-8s diagnostics taken (below)\n", at)
 			diags = append(diags, e)
 		case archive.EventReboot:
-			fmt.Fprintf(w, "  %-8s reboot by %s %s\n", at, e.From, e.Text)
+			fmt.Fprintf(w, "  %-8s reboot by %s %s\n", at, shown(e.From), shown(e.Text))
 		case archive.EventTransfer:
-			fmt.Fprintf(w, "  %-8s transfer from %s to %s: %s\n", at, e.From, e.To, e.Text)
+			fmt.Fprintf(w, "  %-8s transfer from %s to %s: %s\n", at, shown(e.From), shown(e.To), shown(e.Text))
 		}
 	}
 	if len(x.Events) == 0 {
@@ -105,9 +108,9 @@ func writeReview(w io.Writer, x archive.Session, ac config.Archive) {
 	}
 	for _, e := range diags {
 		d := e.Diagnostics
-		fmt.Fprintf(w, "  %s, %s, %d MB\n", d.OS, d.Hostname, d.MemoryMB)
+		fmt.Fprintf(w, "  %s, %s, %d MB\n", shown(d.OS), shown(d.Hostname), d.MemoryMB)
 		for _, s := range d.Software {
-			fmt.Fprintf(w, "    %s %s\n", s.Name, s.Version)
+			fmt.Fprintf(w, "    %s %s\n", shown(s.Name), shown(s.Version))
 		}
 	}
 
@@ -128,6 +131,38 @@ func writeReview(w io.Writer, x archive.Session, ac config.Archive) {
 	case archive.RecordingStored:
 		fmt.Fprintf(w, "  %s\n", archive.Folder{Root: ac.RecordingsDir}.Path(r.Path))
 	case archive.RecordingFailed:
-		fmt.Fprintf(w, "  last error after %d tries: %s\n", r.Attempts, r.LastError)
+		fmt.Fprintf(w, "  last error after %d tries: %s\n", r.Attempts, shown(r.LastError))
 	}
+}
+
+// shown makes text of a record safe to print on a terminal: control
+// characters (escape sequences that would drive the terminal, newlines and
+// carriage returns that would forge or hide timeline lines) and
+// bidirectional overrides are written as Go escapes (\x1b, \n, \u202e),
+// as are bytes that are not UTF-8.
+// The archive keeps the text as it came.
+func shown(s string) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, unsafeRune) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1: // not UTF-8: the byte, as \xff
+			q := strconv.Quote(s[i : i+1])
+			b.WriteString(q[1 : len(q)-1])
+		case unsafeRune(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f
 }
