@@ -35,9 +35,12 @@ lint:
 integration: build
 	./scripts/integration.sh
 
-# Go benchmarks, then the bridge's resident memory at 100,000 agents.
+# Go benchmarks, then those against real servers (Kamailio, PostgreSQL,
+# MariaDB; installed and started as by `make integration`), then the
+# bridge's resident memory at 100,000 agents.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./scripts/integration.sh bench
 	./scripts/bench-memory.sh 60
 
 # Opt-in (about 30 minutes at the default): a 90-day backfill of

@@ -9,7 +9,8 @@
 # starts the server in the foreground of a background job (or as a cluster
 # the package manages), waits until it answers, and exports the variables
 # its tests read (ACDBRIDGE_IT_*). A test whose server is missing fails: it
-# does not skip.
+# does not skip. `integration.sh bench` starts the same servers and runs the
+# benchmarks that need them instead of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,27 @@ STOPPERS=()
 pids=()
 IT_DIR="$(mktemp -d /tmp/acdbridge-it.XXXXXX)"
 export IT_DIR
+
+# free_port VAR: sets VAR to a port for one server, below the kernel's
+# ephemeral range (so no outgoing connection takes it meanwhile), that no
+# TCP or UDP socket uses, and not handed out before in this run. (It sets a
+# variable rather than printing: a $(...) subshell would forget the ports
+# already handed out.)
+GIVEN_PORTS=" "
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((10000 + RANDOM % 22000))
+    case "$GIVEN_PORTS" in *" $p "*) continue ;; esac
+    if [ -z "$(ss -Htuan "( sport = :$p )" 2>/dev/null)" ]; then
+      GIVEN_PORTS+="$p "
+      printf -v "$1" '%s' "$p"
+      return 0
+    fi
+  done
+  echo "integration: no free port found" >&2
+  return 1
+}
 
 for f in scripts/integration.d/*.sh; do
   [ -e "$f" ] || continue
@@ -63,4 +85,11 @@ for start in "${STARTERS[@]}"; do
   "$start"
 done
 
+if [ "${1:-}" = "bench" ]; then
+  # `make bench`: the benchmarks that need a real server (Kamailio,
+  # PostgreSQL, MariaDB), tagged integration like the tests.
+  ACDBRIDGE_BIN="$(pwd)/bin/acdbridge" go test -count=1 -tags integration -run '^$' -bench "${BENCH:-.}" -benchmem -timeout 30m \
+    $(grep -rl --include='*_test.go' '^//go:build integration' . | xargs grep -l '^func Benchmark' | xargs -n1 dirname | sort -u)
+  exit
+fi
 ACDBRIDGE_BIN="$(pwd)/bin/acdbridge" go test -count=1 -tags integration -timeout 30m ./...

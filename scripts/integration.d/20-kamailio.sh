@@ -9,18 +9,6 @@ APT_PACKAGES+=(kamailio kamailio-presence-modules kamailio-sqlite-modules sip-te
 STARTERS+=(start_kamailio)
 STOPPERS+=(stop_kamailio)
 
-# free_port: a port nothing listens on (TCP or UDP), from a random start.
-free_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 20000))
-    if ! ss -Htuln 2>/dev/null | awk '{print $5}' | grep -q ":$p\$"; then
-      echo "$p"
-      return 0
-    fi
-  done
-  return 1
-}
 
 # kamailio_instance NAME PORT [WITH_AUTH]: a database and a Kamailio in
 # the foreground of a background job.
@@ -50,9 +38,9 @@ kamailio_instance() {
 
 start_kamailio() {
   local plain auth
-  plain=$(free_port)
+  free_port plain
   kamailio_instance plain "$plain"
-  auth=$(free_port)
+  free_port auth
   kamailio_instance auth "$auth" WITH_AUTH
   export ACDBRIDGE_IT_KAMAILIO="127.0.0.1:$plain"
   export ACDBRIDGE_IT_KAMAILIO_AUTH="127.0.0.1:$auth"

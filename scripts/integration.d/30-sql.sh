@@ -11,24 +11,11 @@ APT_PACKAGES+=(postgresql mariadb-server mariadb-client iproute2)
 STARTERS+=(start_sql)
 STOPPERS+=(stop_sql)
 
-# sql_port: a TCP port no socket uses (listening or connected), below the
-# kernel's ephemeral range so that no outgoing connection takes it meanwhile.
-sql_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((10000 + RANDOM % 20000))
-    if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
-      echo "$p"
-      return 0
-    fi
-  done
-  return 1
-}
 
 start_sql() {
   local pgbin pgport myport pgdir="$IT_DIR/postgres" mydir="$IT_DIR/mariadb"
   pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-  pgport="$(sql_port)"
+  free_port pgport
   chmod o+x "$IT_DIR"
   mkdir -p "$pgdir"
   chown postgres:postgres "$pgdir"
@@ -45,7 +32,7 @@ start_sql() {
   export ACDBRIDGE_IT_POSTGRES_DSN="postgres://acdbridge@127.0.0.1:$pgport/acdbridge_it?sslmode=disable"
   export ACDBRIDGE_IT_POSTGRES_SESSIONS_DSN="postgres://acdbridge@127.0.0.1:$pgport/acdbridge_it_sessions?sslmode=disable"
 
-  myport="$(sql_port)"
+  free_port myport
   mkdir -p "$mydir"
   mariadb-install-db --no-defaults --datadir="$mydir/data" --user=root --auth-root-authentication-method=socket \
     >"$mydir/install.log" 2>&1

@@ -6,7 +6,6 @@
 # not used.
 # Exports ACDBRIDGE_IT_ALERTMANAGER and ACDBRIDGE_IT_ALERTMANAGER_2 (two
 # Alertmanagers' base URLs) and ACDBRIDGE_IT_PROMTOOL.
-# free_port comes from 20-kamailio.sh, sourced first.
 APT_PACKAGES+=(prometheus-alertmanager prometheus)
 STARTERS+=(start_alertmanager)
 
@@ -16,7 +15,7 @@ start_alertmanager() {
   # to send to each).
   for i in 1 2; do
     dir="$IT_DIR/alertmanager-$i"
-    port="$(free_port)"
+    free_port port
     mkdir -p "$dir/data"
     cat >"$dir/alertmanager.yml" <<'YAML'
 global:

@@ -33,22 +33,10 @@ rt5-db-sqlite rt5-db-sqlite/available boolean true
 EOF
 fi
 
-# rt_free_port: a TCP port nothing listens on, from a random start.
-rt_free_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 20000))
-    if ! ss -Htln 2>/dev/null | awk '{print $4}' | grep -q ":$p\$"; then
-      echo "$p"
-      return 0
-    fi
-  done
-  return 1
-}
 
 start_rt() {
   local dir="$IT_DIR/rt" port
-  port=$(rt_free_port)
+  free_port port
   mkdir -p "$dir/RT_SiteConfig.d"
   # The package's settings (database type, paths), then this run's: the
   # database, the address, logs to files here, mail to a file.
