@@ -168,24 +168,26 @@ func isSHA256(s string) bool {
 }
 
 // The bounds every dialect keeps: MySQL's keys are VARCHAR(191)
-// (characters) and its TEXT columns 65,535 bytes; PostgreSQL's text takes
+// (characters; external_ref 256) and its TEXT columns 65,535 bytes; PostgreSQL's text takes
 // no NUL; INT is 32 bits in PostgreSQL and MySQL; SQLite's fixed-width
 // times sort only for years 0001 to 9999 (MySQL's DATETIME from 1000).
 const (
-	maxKeyChars = 191
-	maxTextSize = 65535
+	maxKeyChars    = 191
+	maxExternalRef = 256 // the source's bound (256 bytes)
+	maxTextSize    = 65535
 )
 
 // portable checks that the session fits every dialect's columns, so that
 // what SQLite keeps PostgreSQL and MySQL keep alike, and a record none
 // would keep is refused alone instead of failing its whole batch.
 func (s *Session) portable() error {
-	key := func(name, v string) error {
-		if n := utf8.RuneCountInString(v); n > maxKeyChars {
-			return fmt.Errorf("%s: expected at most %d characters, got %d", name, maxKeyChars, n)
+	keyOf := func(name, v string, max int) error {
+		if n := utf8.RuneCountInString(v); n > max {
+			return fmt.Errorf("%s: expected at most %d characters, got %d", name, max, n)
 		}
 		return text(name, v)
 	}
+	key := func(name, v string) error { return keyOf(name, v, maxKeyChars) }
 	when := func(name string, t time.Time) error {
 		if y := t.UTC().Year(); y < 1000 || y > 9999 {
 			return fmt.Errorf("%s: expected a time in the years 1000 to 9999, got %s", name, t.UTC().Format(time.RFC3339))
@@ -194,7 +196,7 @@ func (s *Session) portable() error {
 	}
 	errs := []error{
 		key("id", s.ID), key("request_id", s.RequestID), key("agent_id", s.AgentID), key("queue", s.Queue),
-		key("external_ref", s.ExternalRef), text("customer.name", s.CustomerName), text("customer.email", s.CustomerEmail),
+		keyOf("external_ref", s.ExternalRef, maxExternalRef), text("customer.name", s.CustomerName), text("customer.email", s.CustomerEmail),
 		text("replay_url", s.ReplayURL), text("recording.url", s.Recording.URL),
 		when("started_at", s.StartedAt), when("ended_at", s.EndedAt),
 	}

@@ -182,6 +182,7 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) *Store) {
 			{"missing agent", func(s *Session) { s.AgentID = "" }, "agent_id"},
 			// What one dialect would refuse, every one refuses alike.
 			{"agent id over 191 characters", func(s *Session) { s.AgentID = strings.Repeat("ä", 192) }, "agent_id: expected at most 191 characters, got 192"},
+			{"external_ref over 256 characters", func(s *Session) { s.ExternalRef = strings.Repeat("e", 257) }, "external_ref: expected at most 256 characters, got 257"},
 			{"field name over 191 characters", func(s *Session) { s.Fields[strings.Repeat("f", 192)] = "v" }, "fields name: expected at most 191 characters"},
 			{"transfer target over 191 characters", func(s *Session) { s.Events[5].To = strings.Repeat("a", 192) }, "events[5].to: expected at most 191 characters"},
 			{"chat text over 65535 bytes", func(s *Session) { s.Events[1].Text = strings.Repeat("x", 65536) }, "events[1].text: expected at most 65535 bytes, got 65536"},
@@ -210,6 +211,7 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) *Store) {
 		st := open(t)
 		x := base("s-" + strings.Repeat("i", 189))
 		x.AgentID, x.Queue, x.RequestID = strings.Repeat("ä", 191), strings.Repeat("q", 191), strings.Repeat("r", 191)
+		x.ExternalRef = strings.Repeat("e", 256) // a connection code's longest
 		x.Fields[strings.Repeat("ß", 191)] = strings.Repeat("v", 65535)
 		x.Events[1].Text = strings.Repeat("t", 65535)
 		x.Events[5].From, x.Events[5].To = strings.Repeat("f", 191), strings.Repeat("ø", 191)
@@ -223,7 +225,7 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) *Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.AgentID != x.AgentID || got.Queue != x.Queue || !reflect.DeepEqual(got.Fields, x.Fields) || got.Events[1].Text != x.Events[1].Text ||
+		if got.AgentID != x.AgentID || got.Queue != x.Queue || got.ExternalRef != x.ExternalRef || !reflect.DeepEqual(got.Fields, x.Fields) || got.Events[1].Text != x.Events[1].Text ||
 			got.Events[5].From != x.Events[5].From || got.Events[5].To != x.Events[5].To || got.Events[0].Diagnostics.MemoryMB != x.Events[0].Diagnostics.MemoryMB ||
 			got.Survey.Comment != x.Survey.Comment || !got.StartedAt.Equal(x.StartedAt) {
 			t.Fatal("a session at the bounds came back changed")

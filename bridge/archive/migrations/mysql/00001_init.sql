@@ -1,6 +1,8 @@
 -- The archive's first schema, MySQL and MariaDB flavour: times are
 -- DATETIME(3) in UTC; ids and names that are keys are VARCHAR(191), the
--- longest an InnoDB index takes in utf8mb4.
+-- longest an InnoDB index takes in utf8mb4 in the COMPACT row format
+-- (external_ref, bounded by the source at 256 bytes, needs the DYNAMIC
+-- format, InnoDB's default since MariaDB 10.2 and MySQL 5.7).
 
 -- +goose Up
 CREATE TABLE sessions (
@@ -8,7 +10,7 @@ CREATE TABLE sessions (
     request_id     VARCHAR(191) NOT NULL,
     agent_id       VARCHAR(191) NOT NULL,
     queue          VARCHAR(191) NOT NULL,
-    external_ref   VARCHAR(191) NOT NULL,
+    external_ref   VARCHAR(256) NOT NULL, -- the Remote Support API's bound: 256 bytes
     customer_name  TEXT         NOT NULL,
     customer_email TEXT         NOT NULL,
     started_at     DATETIME(3)  NOT NULL,
