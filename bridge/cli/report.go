@@ -104,7 +104,7 @@ func writeReport(w io.Writer, format, by string, rows []archive.ReportRow) error
 		if r.Rated > 0 {
 			avg = fmt.Sprintf("%.2f (%d)", r.AverageRating, r.Rated)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.1f%%\t%s\t%d\t\n", r.Key, r.Sessions, dur(r.MedianDuration), dur(r.P90Duration), 100*r.ResolutionRate, avg, r.NegativeRatings)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.1f%%\t%s\t%d\t\n", shown(r.Key), r.Sessions, dur(r.MedianDuration), dur(r.P90Duration), 100*r.ResolutionRate, avg, r.NegativeRatings)
 		total += r.Sessions
 	}
 	if err := tw.Flush(); err != nil {

@@ -56,3 +56,15 @@ func TestReviewShowsControlCharactersEscaped(t *testing.T) {
 		t.Fatalf("printable text changed: %q", got)
 	}
 }
+
+// TestReportTableShowsKeysEscaped: an agent or queue id from the source
+// reaches the terminal as text, as in the review.
+func TestReportTableShowsKeysEscaped(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeReport(&b, "table", "agent", []archive.ReportRow{{Key: "a-1\x1b[2J\rX", Sessions: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); strings.ContainsAny(out, "\x1b\r") || !strings.Contains(out, `a-1\x1b[2J\rX`) {
+		t.Fatalf("report table:\n%q", out)
+	}
+}
