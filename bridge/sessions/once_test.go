@@ -11,6 +11,7 @@ import (
 
 	"github.com/acdbridge/acdbridge/bridge/archive"
 	"github.com/acdbridge/acdbridge/bridge/sessions"
+	"github.com/acdbridge/acdbridge/simulator"
 )
 
 // TestOnArchivedOncePerSession: a range sync whose recordings all failed
@@ -49,5 +50,33 @@ func TestOnArchivedOncePerSession(t *testing.T) {
 		if n := calls[rec.ID]; n != 1 {
 			t.Fatalf("OnArchived called %d times for %s; want once", n, rec.ID)
 		}
+	}
+}
+
+// TestPollGoesPastARecordThatFails: one session whose record the source
+// always serves malformed keeps the real-time checkpoint before it, but
+// the poll still archives every session listed after it.
+func TestPollGoesPastARecordThatFails(t *testing.T) {
+	eng := newSim(t, 6)
+	history := truth(t, eng, simNow.Add(-24*time.Hour), simNow)
+	if len(history) < 50 {
+		t.Fatalf("only %d sessions of history", len(history))
+	}
+	bad := history[3]
+	b := &brokenOnce{times: 1 << 30, seen: map[string]int{}, break_: recordWith(func(s string) string { return s[:len(s)/2] })}
+	ts := serve(t, eng, b.wrap(func(p string) bool { return p == "/v1/sessions/"+bad.ID }))
+	f := newFixture(t, ts.URL, sessions.Options{PageSize: 10, Attempts: 2})
+	ctx := context.Background()
+	f.sy.Poll(ctx)
+	var want []simulator.SessionRecord
+	for _, rec := range history {
+		if rec.ID != bad.ID {
+			want = append(want, rec)
+		}
+	}
+	checkAgainstTruth(t, f.store, f.dir, want)
+	cp, _, _ := f.store.Checkpoint(ctx, sessions.RealtimeName)
+	if !cp.At.Before(bad.EndedAt) {
+		t.Fatalf("the real-time checkpoint %s moved past the failed session (ended %s)", cp.At, bad.EndedAt)
 	}
 }

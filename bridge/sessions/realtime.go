@@ -85,6 +85,7 @@ func (s *Syncer) poll(ctx context.Context) {
 	}
 	mark := cp.At
 	cursor := ""
+	frozen := false // a page had failures: the checkpoint stays before it
 	for {
 		page, err := s.opts.Source.ListSessions(ctx, source.SessionQuery{Since: since, After: cursor, Limit: s.opts.PageSize})
 		if err != nil {
@@ -105,10 +106,13 @@ func (s *Syncer) poll(ctx context.Context) {
 			}
 			return
 		}
+		// A session that failed keeps the checkpoint before it; the pages
+		// after it are archived all the same, or one record the source
+		// always refuses would hold back every session behind it.
 		if len(fails) > 0 {
-			break // the checkpoint stays before the failures
+			frozen = true
 		}
-		if n := len(page.Sessions); n > 0 {
+		if n := len(page.Sessions); n > 0 && !frozen {
 			mark = page.Sessions[n-1].EndedAt
 		}
 		if page.Next == "" {
