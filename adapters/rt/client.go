@@ -21,6 +21,7 @@ import (
 //
 //	POST /REST/2.0/ticket                 create: 201 {"id": "42", "type": "ticket", "_url": ...}
 //	GET  /REST/2.0/tickets?query=TicketSQL search: 200 {"items": [{"id": "42", "Subject": ...}], ...}
+//	GET  /REST/2.0/ticket/42/history      the newest transactions: is the session's comment there already?
 //	POST /REST/2.0/ticket/42/comment      comment: 201 ["Comments added"]
 //	PUT  /REST/2.0/ticket/42              update: 200 ["Ticket 42: Status changed from 'new' to 'resolved'"]
 //	GET  /REST/2.0/ticket/42              the ticket, when an update's answer says nothing known
@@ -261,6 +262,31 @@ func (a *Adapter) findTicket(ctx context.Context, in *instance, tag string) (int
 func ticketSQLString(s string) string {
 	s = strings.ReplaceAll(s, `\`, `\\`)
 	return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
+}
+
+// commented says whether ticket id has a comment titled subject already:
+// a session delivered again (the bus delivers at least once), or a retry
+// after a comment whose answer never came, must not comment twice. It reads
+// the newest 100 transactions (REST2's largest page); an older comment is
+// not looked for.
+func (a *Adapter) commented(ctx context.Context, in *instance, id int, subject string) (bool, error) {
+	q := url.Values{"fields": {"Type,Data"}, "orderby": {"id"}, "order": {"DESC"}, "per_page": {"100"}}
+	var hist struct {
+		Items []struct {
+			Kind string `json:"type"` // "transaction"; declared, or it would fill Type
+			Type string `json:"Type"`
+			Data string `json:"Data"`
+		} `json:"items"`
+	}
+	if err := a.do(ctx, in, http.MethodGet, fmt.Sprintf("ticket/%d/history", id), q, nil, &hist); err != nil {
+		return false, err
+	}
+	for _, h := range hist.Items {
+		if h.Type == "Comment" && strings.TrimSpace(h.Data) == subject {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // comment adds a plain-text comment to ticket id.

@@ -61,6 +61,8 @@ func TestConformance(t *testing.T) {
 		case r.Method == http.MethodPost && r.URL.Path == "/rt/REST/2.0/ticket":
 			w.WriteHeader(http.StatusCreated)
 			_, _ = w.Write([]byte(`{"id":"7","type":"ticket","_url":"x"}`))
+		case r.Method == http.MethodGet && r.URL.Path == "/rt/REST/2.0/ticket/7/history":
+			_, _ = w.Write([]byte(`{"count":0,"items":[],"page":1,"pages":0,"per_page":100,"total":0}`))
 		case r.Method == http.MethodPost && r.URL.Path == "/rt/REST/2.0/ticket/7/comment":
 			w.WriteHeader(http.StatusCreated)
 			_, _ = w.Write([]byte(`["Comments added"]`))

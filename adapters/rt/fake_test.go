@@ -31,6 +31,7 @@ type fakeRT struct {
 	cfs      []string // custom fields that exist
 	tickets  []*fakeTicket
 	log      bytes.Buffer
+	txn      int   // the last transaction id
 	failNext []int // statuses to answer the next calls with, in turn (0: answer as RT would)
 }
 
@@ -42,10 +43,14 @@ type fakeTicket struct {
 	status       string
 	customFields map[string]string
 	content      string
+	created      int // its Create transaction
 	comments     []fakeComment
 }
 
-type fakeComment struct{ subject, content, contentType string }
+type fakeComment struct {
+	txn                           int
+	subject, content, contentType string
+}
 
 var lifecycle = []string{"new", "open", "stalled", "resolved", "rejected", "deleted"}
 
@@ -127,7 +132,7 @@ func list(s ...string) string {
 	return string(b)
 }
 
-var ticketPath = regexp.MustCompile(`^/rt/REST/2\.0/ticket/([0-9]+)(/comment)?$`)
+var ticketPath = regexp.MustCompile(`^/rt/REST/2\.0/ticket/([0-9]+)(/comment|/history)?$`)
 
 func (f *fakeRT) answer(r *http.Request, body []byte) (int, string) {
 	if len(f.failNext) > 0 && f.failNext[0] != 0 {
@@ -169,8 +174,9 @@ func (f *fakeRT) answer(r *http.Request, body []byte) (int, string) {
 		if str("Content") != "" && str("ContentType") == "" {
 			return http.StatusBadRequest, msg("ContentType is a required field for application/json")
 		}
+		f.txn++
 		t := &fakeTicket{id: len(f.tickets) + 1, queue: q, subject: str("Subject"), requestor: str("Requestor"),
-			status: "new", content: str("Content"), customFields: map[string]string{}}
+			status: "new", content: str("Content"), customFields: map[string]string{}, created: f.txn}
 		if cf, ok := in["CustomFields"].(map[string]any); ok {
 			for k, v := range cf {
 				if s, ok := v.(string); ok && slices.Contains(f.cfs, k) { // RT drops unknown ones silently
@@ -217,8 +223,29 @@ func (f *fakeRT) answer(r *http.Request, body []byte) (int, string) {
 			if t == nil {
 				return http.StatusBadRequest, msg("Message could not be recorded")
 			}
-			t.comments = append(t.comments, fakeComment{subject: str("Subject"), content: str("Content"), contentType: str("ContentType")})
+			f.txn++
+			t.comments = append(t.comments, fakeComment{txn: f.txn, subject: str("Subject"), content: str("Content"), contentType: str("ContentType")})
 			return http.StatusCreated, list("Comments added")
+		case m[2] == "/history" && r.Method == http.MethodGet:
+			// As RT 5 answers ?fields=Type,Data: a Create transaction,
+			// then each comment, its Data the comment's subject.
+			if t == nil {
+				return http.StatusNotFound, msg("Not Found")
+			}
+			type txn struct{ id, typ, data string }
+			txns := []txn{{strconv.Itoa(t.created), "Create", "Ticket created"}}
+			for _, c := range t.comments {
+				txns = append(txns, txn{strconv.Itoa(c.txn), "Comment", c.subject})
+			}
+			if r.URL.Query().Get("order") == "DESC" {
+				slices.Reverse(txns)
+			}
+			items := []map[string]string{}
+			for _, x := range txns {
+				items = append(items, map[string]string{"id": x.id, "type": "transaction", "_url": base + "transaction/" + x.id, "Type": x.typ, "Data": x.data})
+			}
+			b, _ := json.Marshal(map[string]any{"count": len(items), "page": 1, "pages": 1, "per_page": 100, "total": len(items), "items": items})
+			return http.StatusOK, string(b)
 		case m[2] == "" && r.Method == http.MethodPut:
 			if t == nil {
 				return http.StatusNotFound, msg("Resource does not exist; use POST to create")

@@ -160,6 +160,10 @@ func TestRealRT(t *testing.T) {
 		t.Fatalf("session: %+v, want ticket %s", s, ticket)
 	}
 	wantStatus := map[string]string{"resolved": "resolved", "unresolved": "open"}[sess.Resolution]
+	// Delivered again: RT's history shows the comment, none is added.
+	if again := configure(map[string]any{"token": token}).HandleSession(ctx, sess); again.Outcome != sdk.Applied || !strings.Contains(again.Message, "has the session's comment already") {
+		t.Fatalf("the session again: %+v, want it found commented", again)
+	}
 
 	// What RT holds: the ticket's status and custom fields, and the comment.
 	var tk struct {
@@ -193,13 +197,15 @@ func TestRealRT(t *testing.T) {
 	}
 	rtGet(t, rtURL, token, "ticket/"+ticket+"/history", url.Values{"fields": {"Type,Data"}, "per_page": {"100"}}, &hist)
 	var comment string
+	comments := 0
 	for _, h := range hist.Items {
 		if h.Type == "Comment" && strings.TrimSpace(h.Data) == "Remote-support session "+sess.ID+" ended" {
 			comment = h.ID
+			comments++
 		}
 	}
-	if comment == "" {
-		t.Fatalf("no comment of session %s in ticket %s's history: %+v", sess.ID, ticket, hist.Items)
+	if comments != 1 {
+		t.Fatalf("%d comments of session %s in ticket %s's history, want 1: %+v", comments, sess.ID, ticket, hist.Items)
 	}
 	var att struct {
 		Items []struct{ Content, ContentType string } `json:"items"`

@@ -163,7 +163,8 @@ func (a *Adapter) HandleRequest(ctx context.Context, r sdk.Request) sdk.Result {
 }
 
 // HandleSession comments on the session's ticket with its summary and
-// transcript, then sets the ticket's status from the resolution. The
+// transcript (once: not when the ticket has that comment already), after
+// setting the ticket's status from the resolution. The
 // ticket is the one external_ref names when it matches ticket_ref, else
 // the one made for the session's request (found, or made now). The
 // result's Reference is the ticket's number.
@@ -191,11 +192,21 @@ func (a *Adapter) HandleSession(ctx context.Context, s sdk.Session) sdk.Result {
 			return a.result(in, what, err, id)
 		}
 	}
-	if err := a.comment(ctx, in, id, commentSubject(s), sessionText(s)); err != nil {
+	subject := commentSubject(s)
+	had, err := a.commented(ctx, in, id, subject)
+	if err != nil {
 		return a.result(in, what, err, id)
+	}
+	if !had {
+		if err := a.comment(ctx, in, id, subject, sessionText(s)); err != nil {
+			return a.result(in, what, err, id)
+		}
 	}
 	res := a.result(in, what, nil, id)
 	res.Message = fmt.Sprintf("commented on ticket %d", id)
+	if had {
+		res.Message = fmt.Sprintf("ticket %d has the session's comment already", id)
+	}
 	if status != "" {
 		res.Message += fmt.Sprintf("; status %q", status)
 	}

@@ -193,8 +193,23 @@ func TestWriteBack(t *testing.T) {
 			t.Errorf("the ticket's body lacks %q:\n%s", l, tk.content)
 		}
 	}
-	if len(tk.comments) != 1 || tk.comments[0] != (fakeComment{subject: "Remote-support session s-9b02 ended", content: sessionText(record), contentType: "text/plain"}) {
+	if len(tk.comments) != 1 || tk.comments[0] != (fakeComment{txn: 2, subject: "Remote-support session s-9b02 ended", content: sessionText(record), contentType: "text/plain"}) {
 		t.Fatalf("comments %+v", tk.comments)
+	}
+	// Delivered again (the bus delivers at least once, and a retry follows
+	// a comment whose answer was lost): no second comment.
+	s = a.HandleSession(ctx, record)
+	if s.Outcome != sdk.Applied || s.Reference != "1" || s.Message != `ticket 1 has the session's comment already; status "resolved"` {
+		t.Fatalf("session again: %+v", s)
+	}
+	if len(tk.comments) != 1 {
+		t.Fatalf("%d comments after the session came twice, want 1: %+v", len(tk.comments), tk.comments)
+	}
+	// Another session of the same request gets its own.
+	other := record
+	other.ID = "s-9b03"
+	if s = a.HandleSession(ctx, other); s.Outcome != sdk.Applied || len(tk.comments) != 2 || tk.comments[1].subject != "Remote-support session s-9b03 ended" {
+		t.Fatalf("another session: %+v; comments %+v", s, tk.comments)
 	}
 }
 
@@ -236,7 +251,7 @@ func TestOutcomes(t *testing.T) {
 		{"created", withToken, nil, func(a *Adapter) sdk.Result { return a.HandleRequest(ctx, request) }, sdk.Applied, `created ticket 1 in queue "Printers"`},
 		{"500", withToken, []int{500}, func(a *Adapter) sdk.Result { return a.HandleRequest(ctx, request) }, sdk.Retryable, "HTTP 500 Internal Server Error: <html>"},
 		{"502 on create", withToken, []int{0, 502}, func(a *Adapter) sdk.Result { return a.HandleRequest(ctx, request) }, sdk.Retryable, "POST URL/REST/2.0/ticket: HTTP 502 Bad Gateway"},
-		{"503 on comment", withToken, []int{0, 0, 0, 503}, func(a *Adapter) sdk.Result {
+		{"503 on comment", withToken, []int{0, 0, 0, 0, 503}, func(a *Adapter) sdk.Result {
 			a.HandleRequest(ctx, request)
 			return a.HandleSession(ctx, record)
 		}, sdk.Retryable, "POST URL/REST/2.0/ticket/1/comment: HTTP 503"},
@@ -254,7 +269,7 @@ func TestOutcomes(t *testing.T) {
 			s := record
 			s.ExternalRef, s.Resolution = "77", ""
 			return a.HandleSession(ctx, s)
-		}, sdk.Permanent, "POST URL/REST/2.0/ticket/77/comment: HTTP 400 Bad Request: Message could not be recorded"},
+		}, sdk.Permanent, "GET URL/REST/2.0/ticket/77/history: HTTP 404 Not Found"},
 		{"status refused", `{"url": "URL", "username": "acdbridge", "password": "s3cret", "status": {"resolved": "done"}}`, nil, func(a *Adapter) sdk.Result {
 			a.HandleRequest(ctx, request)
 			return a.HandleSession(ctx, record)

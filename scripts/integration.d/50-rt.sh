@@ -83,7 +83,7 @@ EOF
     my $u = RT::User->new($sys);
     check("user acdbridge", $u->Create(Name => "acdbridge", EmailAddress => "acdbridge\@localhost", Privileged => 1));
     check("password", $u->SetPassword("acdbridge-it-pw"));
-    # ShowTicketComments only so that the test can read the comment back.
+    # ShowTicketComments: the adapter reads the history for its comment.
     for my $right (qw(SeeQueue CreateTicket ShowTicket CommentOnTicket ModifyTicket SeeCustomField ModifyCustomField ShowTicketComments)) {
       check("right $right", $u->PrincipalObj->GrantRight(Right => $right, Object => RT->System));
     }
