@@ -326,6 +326,22 @@ func TestDashboardInChromium(t *testing.T) {
 	r.screenshot("page")
 	until("the alert announced", `document.querySelector("#announce").textContent.includes("Alert firing: dash_threshold on `+queue+`")`)
 
+	// A rule over every queue, pending on one: that queue shows it
+	// pending, the others do not.
+	if st := call(t, "PUT", base+"/api/v1/rules/dash_pending", "lead-secret", map[string]any{"kind": "queue", "queues": []string{"*"},
+		"when": `queue == "` + queue + `" && waiting >= 0`, "for": "1h", "severity": "info"}, nil); st != 201 {
+		t.Fatalf("PUT dash_pending: %d", st)
+	}
+	until("pending on its queue only", `(() => {
+	  const rows = [...document.querySelectorAll("#queues-table tbody tr")].filter(tr => !tr.cells[0].textContent.includes("/"));
+	  const mine = rows.find(tr => tr.cells[0].textContent === "`+queue+`");
+	  const others = rows.filter(tr => tr !== mine);
+	  return mine && others.length > 0 && others.every(tr => tr.cells[5].textContent.startsWith("OK (") && tr.cells[5].textContent.includes("dash_pending"));
+	})()`)
+	if st := call(t, "DELETE", base+"/api/v1/rules/dash_pending", "lead-secret", nil, nil); st != 204 {
+		t.Fatalf("DELETE dash_pending: %d", st)
+	}
+
 	// A viewer cannot change rules: the page shows the 403 and the rule
 	// stays as it was.
 	do("log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login")))

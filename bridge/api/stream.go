@@ -44,6 +44,9 @@ type QueueRow struct {
 	LongestWaitSeconds float64 `json:"longest_wait_seconds"`
 	AgentsLoggedIn     int     `json:"agents_logged_in"`
 	AgentsAvailable    int     `json:"agents_available"`
+	// RuleState is the queue's own rule state: pending or firing when one
+	// of the queue rules watching it is; empty otherwise.
+	RuleState string `json:"rule_state,omitempty"`
 }
 
 // DashboardTables is what the dashboard shows besides agents, as it is

@@ -254,6 +254,47 @@ func TestAlertsInTheRunningBridge(t *testing.T) {
 	}
 }
 
+// The queues' rows (the dashboard's and GET /api/v1/queues') carry each
+// queue's own rule state: firing where a rule fires on it, pending where
+// one is pending on it, nothing elsewhere.
+func TestQueueRowsCarryTheirRuleState(t *testing.T) {
+	parsed, err := config.Parse([]byte("rule \"top\" {\n  queues = [\"*\"]\n  when = \"agents_logged_in >= 0\"\n}\nrule \"nested\" {\n  queues = [\"*/*\"]\n  when = \"agents_logged_in >= 0\"\n  for = \"1h\"\n}\n"), "bridge.hcl")
+	if err != nil {
+		t.Fatal(config.Format(err))
+	}
+	r := newRig(t, 20, 3, 1<<12, func(c *config.Config) { c.Rules = parsed.Rules })
+	r.converge(fresh(r))
+	want := func(id string) string {
+		if strings.Contains(id, "/") {
+			return "pending"
+		}
+		return "firing"
+	}
+	var last string
+	waitFor(t, "each queue's rule state", func() bool {
+		var bad []string
+		rows := r.bridge.dash.DashboardTables().Queues
+		for _, q := range rows {
+			if q.RuleState != want(q.ID) {
+				bad = append(bad, q.ID+":"+q.RuleState)
+			}
+		}
+		last = fmt.Sprint(rows)
+		return len(rows) > 0 && len(bad) == 0
+	})
+	raw, _ := json.Marshal(r.bridge.views().Queues())
+	var doc struct{ Queues []api.QueueRow }
+	json.Unmarshal(raw, &doc)
+	if len(doc.Queues) == 0 {
+		t.Fatalf("GET /api/v1/queues: %s (dashboard rows %s)", raw, last)
+	}
+	for _, q := range doc.Queues {
+		if q.RuleState != want(q.ID) {
+			t.Errorf("GET /api/v1/queues: %s has rule_state %q, want %q", q.ID, q.RuleState, want(q.ID))
+		}
+	}
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	iutil.WaitFor(t, what, 20*time.Second, 10*time.Millisecond, cond)

@@ -167,10 +167,11 @@ func (d *dashboard) DashboardApplied() map[string]map[string]uint64 {
 func (d *dashboard) DashboardTables() api.DashboardTables {
 	b := d.b
 	figs := b.QueueFigures()
+	states := b.QueueAlertStates()
 	qs := make([]api.QueueRow, 0, len(figs))
 	for _, f := range figs {
 		qs = append(qs, api.QueueRow{ID: f.Queue, Waiting: f.Waiting, LongestWaitSeconds: math.Floor(f.LongestWait.Seconds()),
-			AgentsLoggedIn: f.AgentsLoggedIn, AgentsAvailable: f.AgentsAvailable})
+			AgentsLoggedIn: f.AgentsLoggedIn, AgentsAvailable: f.AgentsAvailable, RuleState: string(states[f.Queue])})
 	}
 	return api.DashboardTables{Queues: qs, Adapters: b.adapterViews(), Rules: b.Rules(), Stale: b.Stale()}
 }

@@ -35,9 +35,10 @@ func (b *Bridge) views() api.Views {
 		},
 		Queues: func() any {
 			out := []queueView{}
+			states := b.QueueAlertStates()
 			for _, f := range b.QueueFigures() {
 				out = append(out, queueView{ID: f.Queue, Waiting: f.Waiting, LongestWaitSeconds: f.LongestWait.Seconds(),
-					AgentsLoggedIn: f.AgentsLoggedIn, AgentsAvailable: f.AgentsAvailable})
+					AgentsLoggedIn: f.AgentsLoggedIn, AgentsAvailable: f.AgentsAvailable, RuleState: string(states[f.Queue])})
 			}
 			return map[string]any{"queues": out}
 		},

@@ -437,14 +437,20 @@ function globMatch(pattern, s) {
   try { return new RegExp(re + "$").test(s); } catch { return false; }
 }
 
-function ruleState(qid) {
+// A queue's rule state: the bridge says whether a rule is pending or
+// firing on this queue (rule_state); the names come from the alerts and
+// from the rules that watch it and are pending.
+function ruleState(q) {
+  const qid = q.id;
   const firing = state.alerts.filter((a) => a.status === "firing" && a.queue === qid).map((a) => a.rule);
   if (firing.length) return status("Firing: " + [...new Set(firing)].join(", "), "firing");
   if (!state.rules) return status("No rules", "none");
   const mine = state.rules.filter((r) => r.kind === "queue" && (r.queues || []).some((p) => globMatch(p, qid)));
   if (!mine.length) return status("No rule", "none");
-  const pending = mine.filter((r) => r.state === "pending").map((r) => r.name);
-  if (pending.length) return status("Pending somewhere: " + pending.join(", "), "pending");
+  if (q.rule_state === "pending" || q.rule_state === "firing") {
+    const pending = mine.filter((r) => r.state === "pending" || r.state === "firing").map((r) => r.name);
+    return status("Pending: " + (pending.length ? pending.join(", ") : "a rule"), "pending");
+  }
   return status("OK (" + mine.map((r) => r.name).join(", ") + ")", "ok");
 }
 
@@ -476,7 +482,7 @@ function renderQueues() {
       ["td", q.waiting ? duration(q.longest_wait_seconds) : "Nobody waiting", "num"],
       ["td", String(q.agents_available), "num"],
       ["td", String(q.agents_logged_in), "num"],
-      ["td", ruleState(q.id)],
+      ["td", ruleState(q)],
       ["td", sparkline(state.trend.get(q.id) || [])],
     ]);
   });
