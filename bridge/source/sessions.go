@@ -68,21 +68,35 @@ func (c *Client) ListSessions(ctx context.Context, q SessionQuery) (SessionsPage
 	if err != nil {
 		return SessionsPage{}, c.rejected(err)
 	}
+	page, err := decodeSessionsPage(body, q.After)
+	if err != nil {
+		return SessionsPage{}, c.rejected(where(err, "GET "+pathSessions))
+	}
+	return page, nil
+}
+
+// decodeSessionsPage reads and checks a page of the sessions list asked
+// for after the cursor after. A next cursor equal to after would list the
+// same page forever: it is refused.
+func decodeSessionsPage(body []byte, after string) (SessionsPage, error) {
 	var w wireSessionsPage
 	if err := unmarshal(body, &w); err != nil {
-		return SessionsPage{}, c.rejected(where(err, "GET "+pathSessions))
+		return SessionsPage{}, err
 	}
 	if err := w.check(); err != nil {
-		return SessionsPage{}, c.rejected(where(err, "GET "+pathSessions))
+		return SessionsPage{}, err
 	}
 	if w.Sessions == nil {
-		return SessionsPage{}, c.rejected(where(badf(KindBadValue, "sessions: expected a list, got none"), "GET "+pathSessions))
+		return SessionsPage{}, badf(KindBadValue, "sessions: expected a list, got none")
+	}
+	if w.Next != "" && w.Next == after {
+		return SessionsPage{}, badf(KindBadValue, "next: expected a cursor past this page's, got the one the page was asked for (%q)", truncate(w.Next, 80))
 	}
 	page := SessionsPage{Next: w.Next, Sessions: make([]monitors.SessionSummary, 0, len(*w.Sessions))}
 	for i, ws := range *w.Sessions {
 		s, err := convertSession(ws)
 		if err != nil {
-			return SessionsPage{}, c.rejected(where(prefix(err, "sessions[%d]", i), "GET "+pathSessions))
+			return SessionsPage{}, prefix(err, "sessions[%d]", i)
 		}
 		page.Sessions = append(page.Sessions, s)
 	}
