@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/acdbridge/acdbridge/adapters/internal/ledger"
+	"github.com/acdbridge/acdbridge/adapters/internal/link"
 	"github.com/acdbridge/acdbridge/adapters/internal/reconnect"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
@@ -53,16 +54,9 @@ type Adapter struct {
 	maxBackoff  time.Duration
 	authBackoff time.Duration // first wait after a refused login
 
-	op sync.Mutex // one availability operation at a time, reconnect reconcile included
+	link *link.Link[conn, settingsOf] // the AMI connection; its Op is one availability operation at a time
 
 	mu      sync.Mutex
-	cfg     *settingsOf
-	stop    context.CancelFunc // ends the connection loop
-	stopped chan struct{}      // closed when it has ended
-	sess    *conn              // nil while not logged in
-	ready   chan struct{}      // closed while sess is set
-	lastErr error
-	health  sdk.Health
 	reasons map[string]bool // every reason the bridge paused with
 
 	versions *ledger.Ledger // applied and desired versions per agent
@@ -77,8 +71,7 @@ func New(logger hclog.Logger) *Adapter {
 	}
 	return &Adapter{
 		log: logger, keepalive: 20 * time.Second, minBackoff: 500 * time.Millisecond, maxBackoff: 30 * time.Second, authBackoff: 30 * time.Second,
-		ready:    make(chan struct{}),
-		health:   sdk.Health{Status: sdk.Down, Message: "not configured"},
+		link:     link.New[conn, settingsOf](func(err error) bool { return errors.As(err, new(*AuthError)) }),
 		versions: ledger.New(), reasons: map[string]bool{},
 	}
 }
@@ -86,11 +79,9 @@ func New(logger hclog.Logger) *Adapter {
 // Info names the adapter and its settings.
 func (a *Adapter) Info() sdk.Info {
 	identity := "interface"
-	a.mu.Lock()
-	if a.cfg != nil {
-		identity = a.cfg.identity
+	if cfg := a.link.Settings(); cfg != nil {
+		identity = cfg.identity
 	}
-	a.mu.Unlock()
 	return sdk.Info{Name: "asterisk", Version: Version, Settings: settings, Identities: []string{identity}}
 }
 
@@ -100,83 +91,37 @@ func (a *Adapter) Configure(_ context.Context, s sdk.Settings) error {
 	if err != nil {
 		return err
 	}
-	a.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	a.mu.Lock()
-	a.cfg, a.stop, a.stopped = &cfg, cancel, stopped
-	a.health = sdk.Health{Status: sdk.Degraded, Message: "connecting to AMI at " + cfg.address}
-	a.mu.Unlock()
+	a.link.Close()
 	a.log.Info("configured", "instance", s.Instance, "address", cfg.address, "username", cfg.username, "queues", cfg.queues, "interface_identity", cfg.identity, "auth", cfg.auth)
-	go func() {
-		defer close(stopped)
-		a.loop(ctx, cfg)
-	}()
+	a.link.Start(cfg, link.Target{Where: "AMI at " + cfg.address, Absent: "logged in to", Timeout: cfg.timeout}, a.loop)
 	return nil
 }
 
 // Close logs off and stops reconnecting.
 func (a *Adapter) Close() error {
-	a.mu.Lock()
-	stop, stopped := a.stop, a.stopped
-	a.stop = nil
-	a.mu.Unlock()
-	if stop != nil {
-		stop()
-		<-stopped
-	}
+	a.link.Close()
 	return nil
 }
 
 // Health is up while logged in, degraded while (re)connecting, down after
 // a refused login.
-func (a *Adapter) Health(context.Context) sdk.Health {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.health
-}
-
-func (a *Adapter) setHealth(s sdk.HealthStatus, msg string) {
-	a.mu.Lock()
-	a.health = sdk.Health{Status: s, Message: msg}
-	a.mu.Unlock()
-}
+func (a *Adapter) Health(context.Context) sdk.Health { return a.link.Health() }
 
 func (a *Adapter) nextID() string { return "acdbridge-" + strconv.FormatUint(a.ids.Add(1), 10) }
 
 // loop connects, logs in, reconciles, keeps the connection alive, and
-// reconnects with backoff until ctx ends.
+// reconnects with backoff until ctx ends. Asterisk may ban an address that
+// keeps failing: after a refused login it waits long.
 func (a *Adapter) loop(ctx context.Context, cfg settingsOf) {
 	var version string // the AMI version of the last login
-	reconnect.Loop[*conn]{
-		Policy: reconnect.Policy{Min: a.minBackoff, Max: a.maxBackoff, RefusedMin: a.authBackoff, RefusedMax: 10 * time.Minute},
-		Dial: func(ctx context.Context) (*conn, error) {
+	a.link.Loop(ctx, a.log, reconnect.Policy{Min: a.minBackoff, Max: a.maxBackoff, RefusedMin: a.authBackoff, RefusedMax: 10 * time.Minute},
+		"login refused; retrying later",
+		func(ctx context.Context) (*conn, error) {
 			c, v, err := dial(ctx, cfg.address, cfg.username, cfg.secret, cfg.auth, cfg.timeout, a.nextID)
-			if err != nil {
-				a.mu.Lock()
-				a.lastErr = err
-				a.mu.Unlock()
-			}
 			version = v
 			return c, err
 		},
-		Refused: func(err error) bool { return errors.As(err, new(*AuthError)) },
-		Failed: func(err error, refused bool, retryIn time.Duration) {
-			if refused {
-				// Asterisk may ban an address that keeps failing: wait long.
-				a.setHealth(sdk.Down, err.Error())
-				a.log.Error("login refused; retrying later", "error", err, "retry_in", retryIn)
-				return
-			}
-			a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to AMI at %s in %s: %v", cfg.address, retryIn, err))
-			a.log.Warn("cannot connect", "error", err, "retry_in", retryIn)
-		},
-		Serve: func(ctx context.Context, c *conn) error { return a.serve(ctx, c, cfg, version) },
-		Lost: func(err error, retryIn time.Duration) {
-			a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to AMI at %s: %v", cfg.address, err))
-			a.log.Warn("connection lost; reconnecting", "error", err, "retry_in", retryIn)
-		},
-	}.Run(ctx)
+		func(ctx context.Context, c *conn) error { return a.serve(ctx, c, cfg, version) })
 }
 
 // serve converges every member the bridge gave on a fresh login (an
@@ -184,32 +129,20 @@ func (a *Adapter) loop(ctx context.Context, cfg settingsOf) {
 // and keeps it alive until it ends; when ctx ends first it logs off.
 func (a *Adapter) serve(ctx context.Context, c *conn, cfg settingsOf, version string) error {
 	a.log.Info("logged in", "address", cfg.address, "ami_version", version)
-	a.op.Lock()
-	if desired := a.versions.Desired(); len(desired) > 0 {
-		for _, r := range a.converge(ctx, c, cfg, desired) {
-			if r.Outcome == sdk.Retryable || r.Outcome == sdk.Permanent {
-				a.log.Warn("reconcile after connecting", "agent", r.AgentID, "outcome", r.Outcome, "message", r.Message)
+	return a.link.Serve(ctx, a.log, c, link.Conn{
+		Reconcile: func() []sdk.Result {
+			if desired := a.versions.Desired(); len(desired) > 0 {
+				return a.converge(ctx, c, cfg, desired)
 			}
-		}
-	}
-	a.mu.Lock()
-	a.sess, a.lastErr = c, nil
-	close(a.ready)
-	a.health = sdk.Health{Status: sdk.Up, Message: fmt.Sprintf("logged in to AMI %s at %s as %s", version, cfg.address, cfg.username)}
-	a.mu.Unlock()
-	a.op.Unlock()
-
-	err := a.keepAlive(ctx, c, cfg)
-	a.mu.Lock()
-	a.sess, a.lastErr = nil, err
-	a.ready = make(chan struct{})
-	a.mu.Unlock()
-	if ctx.Err() != nil {
-		_, _, _ = c.do(context.Background(), Message{{"Action", "Logoff"}}, cfg.timeout)
-		c.close(errors.New("logged off"))
-		return ctx.Err()
-	}
-	return err
+			return nil
+		},
+		Up:   fmt.Sprintf("logged in to AMI %s at %s as %s", version, cfg.address, cfg.username),
+		Wait: func() error { return a.keepAlive(ctx, c, cfg) },
+		Bye: func() {
+			_, _, _ = c.do(context.Background(), Message{{"Action", "Logoff"}}, cfg.timeout)
+			c.close(errors.New("logged off"))
+		},
+	})
 }
 
 // keepAlive pings until the connection ends or ctx does.
@@ -231,40 +164,6 @@ func (a *Adapter) keepAlive(ctx context.Context, c *conn, cfg settingsOf) error 
 	}
 }
 
-// session waits up to the timeout for a logged-in connection. It does not
-// wait after a refused login: that needs a person.
-func (a *Adapter) session(ctx context.Context) (*conn, settingsOf, error) {
-	a.mu.Lock()
-	cfg, ready, sess, lastErr := a.cfg, a.ready, a.sess, a.lastErr
-	a.mu.Unlock()
-	if cfg == nil {
-		return nil, settingsOf{}, errors.New("not configured")
-	}
-	if sess != nil {
-		return sess, *cfg, nil
-	}
-	if ae := (*AuthError)(nil); errors.As(lastErr, &ae) {
-		return nil, *cfg, lastErr
-	}
-	t := time.NewTimer(cfg.timeout)
-	defer t.Stop()
-	select {
-	case <-ready:
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.sess == nil {
-		why := "no connection yet"
-		if a.lastErr != nil {
-			why = a.lastErr.Error()
-		}
-		return nil, *cfg, fmt.Errorf("not logged in to AMI at %s after waiting %s: %s", cfg.address, cfg.timeout, why)
-	}
-	return a.sess, *cfg, nil
-}
-
 // truncReason cuts r to Asterisk's 79 bytes, on a character boundary.
 func truncReason(r string) string {
 	if r == "" {
@@ -280,15 +179,9 @@ func truncReason(r string) string {
 	return r
 }
 
-// outcomeOf is the outcome of an error: Asterisk's refusal is permanent,
-// anything about the connection worth retrying.
-func outcomeOf(err error) sdk.Outcome {
-	var ae *ActionError
-	if errors.As(err, &ae) {
-		return sdk.Permanent
-	}
-	return sdk.Retryable
-}
+// permanent says whether err is Asterisk's refusal (anything about the
+// connection is worth retrying).
+func permanent(err error) bool { return errors.As(err, new(*ActionError)) }
 
 // take checks an item: its interface, or a result saying why it is skipped.
 // Reconciles take the version already applied too.
@@ -312,13 +205,7 @@ func (a *Adapter) take(cfg settingsOf, it sdk.Availability, reconcile bool) (str
 }
 
 func (a *Adapter) done(it sdk.Availability, msg string, err error) sdk.Result {
-	res := sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Applied, Message: msg}
-	if err != nil {
-		res.Outcome, res.Message = outcomeOf(err), err.Error()
-		return res
-	}
-	a.versions.Applied(it)
-	return res
+	return a.versions.Result(it, msg, err, permanent)
 }
 
 func (a *Adapter) ours(reason string) bool {
@@ -330,22 +217,17 @@ func (a *Adapter) ours(reason string) bool {
 // SetAvailability pauses unavailable agents and unpauses available ones
 // whose pause the bridge set.
 func (a *Adapter) SetAvailability(ctx context.Context, items []sdk.Availability) []sdk.Result {
+	c, cfg, cerr := a.link.Session(ctx)
+	a.link.Op.Lock()
+	defer a.link.Op.Unlock()
+	if cerr != nil {
+		return a.unreachable(cfg, items, cerr, false)
+	}
 	out := make([]sdk.Result, len(items))
-	c, cfg, cerr := a.session(ctx)
-	a.op.Lock()
-	defer a.op.Unlock()
 	for i, it := range items {
-		if cfg.timeout == 0 {
-			out[i] = sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Retryable, Message: cerr.Error()}
-			continue
-		}
 		iface, skip := a.take(cfg, it, false)
 		if skip != nil {
 			out[i] = *skip
-			continue
-		}
-		if cerr != nil {
-			out[i] = sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Retryable, Message: cerr.Error()}
 			continue
 		}
 		var msg string
@@ -480,26 +362,26 @@ func (a *Adapter) unpause(ctx context.Context, c *conn, cfg settingsOf, iface st
 
 // Reconcile reads every member (QueueStatus) and converges each item.
 func (a *Adapter) Reconcile(ctx context.Context, desired []sdk.Availability) []sdk.Result {
-	c, cfg, cerr := a.session(ctx)
-	a.op.Lock()
-	defer a.op.Unlock()
+	c, cfg, cerr := a.link.Session(ctx)
+	a.link.Op.Lock()
+	defer a.link.Op.Unlock()
 	if cerr != nil {
-		out := make([]sdk.Result, len(desired))
-		for i, it := range desired {
-			out[i] = sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Retryable, Message: cerr.Error()}
-			if cfg.timeout != 0 {
-				if _, skip := a.take(cfg, it, true); skip != nil {
-					out[i] = *skip
-				}
-			}
-		}
-		return out
+		return a.unreachable(cfg, desired, cerr, true)
 	}
 	return a.converge(ctx, c, cfg, desired)
 }
 
+// unreachable answers items while there is no AMI session (cerr says why).
+func (a *Adapter) unreachable(cfg settingsOf, items []sdk.Availability, cerr error, reconcile bool) []sdk.Result {
+	var skip func(sdk.Availability) *sdk.Result
+	if cfg.timeout != 0 { // configured
+		skip = func(it sdk.Availability) *sdk.Result { _, r := a.take(cfg, it, reconcile); return r }
+	}
+	return link.Unreachable(items, cerr, skip)
+}
+
 // converge brings each item's member to its desired state from one
-// QueueStatus of all members. The caller holds a.op.
+// QueueStatus of all members. The caller holds a.link.Op.
 func (a *Adapter) converge(ctx context.Context, c *conn, cfg settingsOf, desired []sdk.Availability) []sdk.Result {
 	out := make([]sdk.Result, len(desired))
 	ifaces := make([]string, len(desired))

@@ -29,6 +29,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/acdbridge/acdbridge/adapters/internal/ledger"
+	"github.com/acdbridge/acdbridge/adapters/internal/link"
 	"github.com/acdbridge/acdbridge/adapters/internal/reconnect"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
@@ -50,16 +51,9 @@ type Adapter struct {
 	maxBackoff  time.Duration
 	authBackoff time.Duration // first wait after a refused password or host
 
-	op sync.Mutex // one availability operation at a time, reconnect reconcile included
+	link *link.Link[conn, settingsOf] // the event socket connection; its Op is one availability operation at a time
 
-	mu      sync.Mutex
-	cfg     *settingsOf
-	stop    context.CancelFunc // ends the connection loop
-	stopped chan struct{}      // closed when it has ended
-	sess    *conn              // nil while not authenticated
-	ready   chan struct{}      // closed while sess is set
-	lastErr error
-	health  sdk.Health
+	mu sync.Mutex
 	// owned: the agents the bridge set to the busy status, as far as
 	// known, each with the available status it had then, to give back.
 	owned map[string]string
@@ -77,8 +71,7 @@ func New(logger hclog.Logger) *Adapter {
 	}
 	return &Adapter{
 		log: logger, minBackoff: 500 * time.Millisecond, maxBackoff: 30 * time.Second, authBackoff: 30 * time.Second,
-		ready:    make(chan struct{}),
-		health:   sdk.Health{Status: sdk.Down, Message: "not configured"},
+		link:     link.New[conn, settingsOf](func(err error) bool { return errors.As(err, new(*AuthError)) }),
 		versions: ledger.New(), owned: map[string]string{},
 	}
 }
@@ -86,11 +79,9 @@ func New(logger hclog.Logger) *Adapter {
 // Info names the adapter and its settings.
 func (a *Adapter) Info() sdk.Info {
 	identity := DefaultIdentity
-	a.mu.Lock()
-	if a.cfg != nil {
-		identity = a.cfg.identity
+	if cfg := a.link.Settings(); cfg != nil {
+		identity = cfg.identity
 	}
-	a.mu.Unlock()
 	return sdk.Info{Name: "freeswitch", Version: Version, Settings: settings, Identities: []string{identity}}
 }
 
@@ -107,83 +98,36 @@ func (a *Adapter) Configure(_ context.Context, s sdk.Settings) error {
 			return &sdk.FieldError{Field: "state_file", Message: err.Error()}
 		}
 	}
-	a.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	a.mu.Lock()
-	a.cfg, a.stop, a.stopped = &cfg, cancel, stopped
+	a.link.Close()
 	if owned != nil {
+		a.mu.Lock()
 		a.owned = owned
+		a.mu.Unlock()
 	}
-	a.health = sdk.Health{Status: sdk.Degraded, Message: "connecting to the FreeSWITCH event socket at " + cfg.address}
-	a.mu.Unlock()
 	a.log.Info("configured", "instance", s.Instance, "address", cfg.address, "agent_identity", cfg.identity,
 		"available_status", cfg.available, "busy_status", cfg.busy, "state_file", cfg.stateFile, "owned_agents", len(owned))
-	go func() {
-		defer close(stopped)
-		a.loop(ctx, cfg)
-	}()
+	a.link.Start(cfg, link.Target{Where: "the FreeSWITCH event socket at " + cfg.address, Absent: "connected to", Timeout: cfg.timeout}, a.loop)
 	return nil
 }
 
 // Close says goodbye to the event socket and stops reconnecting.
 func (a *Adapter) Close() error {
-	a.mu.Lock()
-	stop, stopped := a.stop, a.stopped
-	a.stop = nil
-	a.mu.Unlock()
-	if stop != nil {
-		stop()
-		<-stopped
-	}
+	a.link.Close()
 	return nil
 }
 
 // Health is up while authenticated, degraded while (re)connecting, down
 // after a refused password or host.
-func (a *Adapter) Health(context.Context) sdk.Health {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.health
-}
-
-func (a *Adapter) setHealth(s sdk.HealthStatus, msg string) {
-	a.mu.Lock()
-	a.health = sdk.Health{Status: s, Message: msg}
-	a.mu.Unlock()
-}
+func (a *Adapter) Health(context.Context) sdk.Health { return a.link.Health() }
 
 // loop connects, authenticates, reconciles, waits for the connection to
-// end, and reconnects with backoff until ctx ends.
+// end, and reconnects with backoff until ctx ends. After a refused
+// password or host it waits long: a person has to fix them.
 func (a *Adapter) loop(ctx context.Context, cfg settingsOf) {
-	reconnect.Loop[*conn]{
-		Policy: reconnect.Policy{Min: a.minBackoff, Max: a.maxBackoff, RefusedMin: a.authBackoff, RefusedMax: 10 * time.Minute},
-		Dial: func(ctx context.Context) (*conn, error) {
-			c, err := dial(ctx, cfg.address, cfg.password, cfg.timeout)
-			if err != nil {
-				a.mu.Lock()
-				a.lastErr = err
-				a.mu.Unlock()
-			}
-			return c, err
-		},
-		Refused: func(err error) bool { return errors.As(err, new(*AuthError)) },
-		Failed: func(err error, refused bool, retryIn time.Duration) {
-			if refused {
-				// A person has to fix the password or the ACL.
-				a.setHealth(sdk.Down, err.Error())
-				a.log.Error("event socket refused us; retrying later", "error", err, "retry_in", retryIn)
-				return
-			}
-			a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to the FreeSWITCH event socket at %s in %s: %v", cfg.address, retryIn, err))
-			a.log.Warn("cannot connect", "error", err, "retry_in", retryIn)
-		},
-		Serve: func(ctx context.Context, c *conn) error { return a.serve(ctx, c, cfg) },
-		Lost: func(err error, retryIn time.Duration) {
-			a.setHealth(sdk.Degraded, fmt.Sprintf("reconnecting to the FreeSWITCH event socket at %s: %v", cfg.address, err))
-			a.log.Warn("connection lost; reconnecting", "error", err, "retry_in", retryIn)
-		},
-	}.Run(ctx)
+	a.link.Loop(ctx, a.log, reconnect.Policy{Min: a.minBackoff, Max: a.maxBackoff, RefusedMin: a.authBackoff, RefusedMax: 10 * time.Minute},
+		"event socket refused us; retrying later",
+		func(ctx context.Context) (*conn, error) { return dial(ctx, cfg.address, cfg.password, cfg.timeout) },
+		func(ctx context.Context, c *conn) error { return a.serve(ctx, c, cfg) })
 }
 
 // serve converges every agent the bridge gave on a fresh connection (a
@@ -192,86 +136,29 @@ func (a *Adapter) loop(ctx context.Context, cfg settingsOf) {
 // says goodbye.
 func (a *Adapter) serve(ctx context.Context, c *conn, cfg settingsOf) error {
 	a.log.Info("authenticated", "address", cfg.address)
-	a.op.Lock()
-	if desired := a.versions.Desired(); len(desired) > 0 {
-		for _, r := range a.process(ctx, c, cfg, desired, true) {
-			if r.Outcome == sdk.Retryable || r.Outcome == sdk.Permanent {
-				a.log.Warn("reconcile after connecting", "agent", r.AgentID, "outcome", r.Outcome, "message", r.Message)
+	return a.link.Serve(ctx, a.log, c, link.Conn{
+		Reconcile: func() []sdk.Result {
+			if desired := a.versions.Desired(); len(desired) > 0 {
+				return a.process(ctx, c, cfg, desired, true)
 			}
-		}
-	}
-	if err := c.closed(); err != nil {
-		a.mu.Lock()
-		a.lastErr = err
-		a.mu.Unlock()
-		a.op.Unlock()
-		return err
-	}
-	a.mu.Lock()
-	a.sess, a.lastErr = c, nil
-	close(a.ready)
-	a.health = sdk.Health{Status: sdk.Up, Message: "authenticated to the FreeSWITCH event socket at " + cfg.address}
-	a.mu.Unlock()
-	a.op.Unlock()
-
-	select {
-	case <-ctx.Done():
-	case <-c.done:
-	}
-	err := c.closed()
-	a.mu.Lock()
-	a.sess, a.lastErr = nil, err
-	a.ready = make(chan struct{})
-	a.mu.Unlock()
-	if ctx.Err() != nil {
-		c.exit(cfg.timeout)
-		return ctx.Err()
-	}
-	return err
+			return nil
+		},
+		Closed: c.closed,
+		Up:     "authenticated to the FreeSWITCH event socket at " + cfg.address,
+		Wait: func() error {
+			select {
+			case <-ctx.Done():
+			case <-c.done:
+			}
+			return c.closed()
+		},
+		Bye: func() { c.exit(cfg.timeout) },
+	})
 }
 
-// session waits up to the timeout for an authenticated connection. It does
-// not wait after a refusal: that needs a person.
-func (a *Adapter) session(ctx context.Context) (*conn, settingsOf, error) {
-	a.mu.Lock()
-	cfg, ready, sess, lastErr := a.cfg, a.ready, a.sess, a.lastErr
-	a.mu.Unlock()
-	if cfg == nil {
-		return nil, settingsOf{}, errors.New("not configured")
-	}
-	if sess != nil {
-		return sess, *cfg, nil
-	}
-	if ae := (*AuthError)(nil); errors.As(lastErr, &ae) {
-		return nil, *cfg, lastErr
-	}
-	t := time.NewTimer(cfg.timeout)
-	defer t.Stop()
-	select {
-	case <-ready:
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.sess == nil {
-		why := "no connection yet"
-		if a.lastErr != nil {
-			why = a.lastErr.Error()
-		}
-		return nil, *cfg, fmt.Errorf("not connected to the FreeSWITCH event socket at %s after waiting %s: %s", cfg.address, cfg.timeout, why)
-	}
-	return a.sess, *cfg, nil
-}
-
-// outcomeOf is the outcome of an error: FreeSWITCH's refusal is
-// permanent, anything about the connection worth retrying.
-func outcomeOf(err error) sdk.Outcome {
-	if errors.As(err, new(*APIError)) {
-		return sdk.Permanent
-	}
-	return sdk.Retryable
-}
+// permanent says whether err is FreeSWITCH's refusal (anything about the
+// connection is worth retrying).
+func permanent(err error) bool { return errors.As(err, new(*APIError)) }
 
 // take checks an item: its agent name, or a result saying why it is
 // skipped. Reconciles take the version already applied too.
@@ -294,13 +181,7 @@ func (a *Adapter) take(cfg settingsOf, it sdk.Availability, reconcile bool) (str
 }
 
 func (a *Adapter) done(it sdk.Availability, msg string, err error) sdk.Result {
-	res := sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Applied, Message: msg}
-	if err != nil {
-		res.Outcome, res.Message = outcomeOf(err), err.Error()
-		return res
-	}
-	a.versions.Applied(it)
-	return res
+	return a.versions.Result(it, msg, err, permanent)
 }
 
 // ownedBy is the available status to give the agent back when the bridge
@@ -387,26 +268,21 @@ func (a *Adapter) Reconcile(ctx context.Context, desired []sdk.Availability) []s
 }
 
 func (a *Adapter) apply(ctx context.Context, items []sdk.Availability, reconcile bool) []sdk.Result {
-	c, cfg, cerr := a.session(ctx)
-	a.op.Lock()
-	defer a.op.Unlock()
+	c, cfg, cerr := a.link.Session(ctx)
+	a.link.Op.Lock()
+	defer a.link.Op.Unlock()
 	if cerr != nil {
-		out := make([]sdk.Result, len(items))
-		for i, it := range items {
-			out[i] = sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Retryable, Message: cerr.Error()}
-			if cfg.timeout != 0 {
-				if _, skip := a.take(cfg, it, reconcile); skip != nil {
-					out[i] = *skip
-				}
-			}
+		var skip func(sdk.Availability) *sdk.Result
+		if cfg.timeout != 0 { // configured
+			skip = func(it sdk.Availability) *sdk.Result { _, r := a.take(cfg, it, reconcile); return r }
 		}
-		return out
+		return link.Unreachable(items, cerr, skip)
 	}
 	return a.process(ctx, c, cfg, items, reconcile)
 }
 
 // process reads the status of every item's agent (pipelined), decides,
-// and sets the statuses that change (pipelined). The caller holds a.op.
+// and sets the statuses that change (pipelined). The caller holds a.link.Op.
 func (a *Adapter) process(ctx context.Context, c *conn, cfg settingsOf, items []sdk.Availability, reconcile bool) []sdk.Result {
 	out := make([]sdk.Result, len(items))
 	names := make([]string, len(items))

@@ -62,3 +62,19 @@ func (l *Ledger) Desired() []sdk.Availability {
 	slices.SortFunc(out, func(x, y sdk.Availability) int { return strings.Compare(x.AgentID, y.AgentID) })
 	return out
 }
+
+// Result is it's result after an attempt that ended with msg and err:
+// applied (and recorded so) when err is nil, else Permanent when
+// permanent(err) says so, and Retryable otherwise.
+func (l *Ledger) Result(it sdk.Availability, msg string, err error, permanent func(error) bool) sdk.Result {
+	res := sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Applied, Message: msg}
+	if err != nil {
+		res.Outcome, res.Message = sdk.Retryable, err.Error()
+		if permanent(err) {
+			res.Outcome = sdk.Permanent
+		}
+		return res
+	}
+	l.Applied(it)
+	return res
+}

@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -44,5 +46,32 @@ func TestTake(t *testing.T) {
 	l.Applied(item("b", 2))
 	if _, ok := l.Take(item("b", 4), false); ok {
 		t.Fatal("version 4 taken after 5 was applied")
+	}
+}
+
+func TestResult(t *testing.T) {
+	refused := errors.New("refused")
+	permanent := func(err error) bool { return errors.Is(err, refused) }
+	cases := []struct {
+		name    string
+		it      sdk.Availability
+		err     error
+		want    sdk.Result
+		applied bool // then recorded: the same version is no longer taken
+	}{
+		{"applied", item("a", 2), nil, sdk.Result{AgentID: "a", Version: 2, Outcome: sdk.Applied, Message: "done"}, true},
+		{"refused", item("b", 3), fmt.Errorf("set: %w", refused), sdk.Result{AgentID: "b", Version: 3, Outcome: sdk.Permanent, Message: "set: refused"}, false},
+		{"lost", item("c", 4), errors.New("connection lost"), sdk.Result{AgentID: "c", Version: 4, Outcome: sdk.Retryable, Message: "connection lost"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l := New()
+			if got := l.Result(tc.it, "done", tc.err, permanent); got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+			if _, ok := l.Take(tc.it, false); ok == tc.applied {
+				t.Fatalf("taken again: %v, want %v", ok, !tc.applied)
+			}
+		})
 	}
 }
