@@ -63,15 +63,15 @@ type dialogKey struct{ callID, remoteTag, localTag string }
 type subscription struct {
 	key       dialogKey
 	aor       string
-	event     string // presence or dialog
-	eventID   string // the Event header's id parameter, echoed
-	local     string // our URI (the SUBSCRIBE's To), with our tag: NOTIFY From
-	remote    string // the subscriber's From, with its tag: NOTIFY To
-	target    sip.Uri
+	event     string   // presence or dialog
+	eventID   string   // the Event header's id parameter, echoed
+	local     string   // our URI (the SUBSCRIBE's To), with our tag: NOTIFY From
+	remote    string   // the subscriber's From, with its tag: NOTIFY To
 	routes    []string // Record-Route values, in order
 	transport string
 
 	mu         sync.Mutex // guards what follows
+	target     sip.Uri    // the remote target: the subscriber's Contact, moved by refreshes
 	cseq       uint32     // ours, for NOTIFY
 	remoteCSeq uint32
 	expiresAt  time.Time
@@ -326,18 +326,19 @@ func (s *presenceServer) notify(sub *subscription) {
 	if final {
 		sub.gone = true
 	}
+	target := *sub.target.Clone() // a refresh may move it meanwhile
 	sub.mu.Unlock()
 	if final {
 		s.forget(sub)
 	}
 
-	req := s.notifyRequest(sub, cseq, state, ctype, body)
+	req := s.notifyRequest(sub, target, cseq, state, ctype, body)
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.timeout)
 	defer cancel()
 	res, err := s.do(ctx, req)
 	switch {
 	case err != nil:
-		s.a.warnf("NOTIFY got no answer: subscription dropped", "aor", sub.aor, "to", sub.target.String(), "error", err)
+		s.a.warnf("NOTIFY got no answer: subscription dropped", "aor", sub.aor, "to", target.String(), "error", err)
 		s.drop(sub)
 	case res.StatusCode >= 200 && res.StatusCode < 300:
 		s.notifys.Add(1)
@@ -354,10 +355,10 @@ func (s *presenceServer) notify(sub *subscription) {
 
 // notifyRequest builds a NOTIFY within sub's dialog (RFC 3261 12.2.1.1):
 // the remote target as Request-URI, the route set as Route, our CSeq.
-func (s *presenceServer) notifyRequest(sub *subscription, cseq uint32, state, ctype string, body []byte) *sip.Request {
-	req := sip.NewRequest(sip.NOTIFY, *sub.target.Clone())
+func (s *presenceServer) notifyRequest(sub *subscription, target sip.Uri, cseq uint32, state, ctype string, body []byte) *sip.Request {
+	req := sip.NewRequest(sip.NOTIFY, *target.Clone())
 	req.SetTransport(sub.transport)
-	dest := sub.target
+	dest := target
 	if len(sub.routes) > 0 {
 		var r sip.Uri
 		if _, err := sip.ParseAddressValue(sub.routes[0], &r, nil); err == nil {
