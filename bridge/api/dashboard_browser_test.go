@@ -319,6 +319,18 @@ func TestDashboardInChromium(t *testing.T) {
 	r.screenshot("editor")
 	do("a condition that does not hold", chromedp.SetValue(chromedp.CSS("#r-when"), "waiting >= 100000"), chromedp.Click(chromedp.CSS("#rule-save")))
 	until("the rule listed", `[...document.querySelectorAll("#rules-table tbody tr")].some(tr => tr.cells[0].textContent === "dash_threshold" && tr.cells[3].textContent === "waiting >= 100000")`)
+	// A new rule by a name taken is refused in the page, not saved over it.
+	do("a new rule by the same name", chromedp.Click(chromedp.CSS("#new-rule")), chromedp.WaitVisible(chromedp.CSS("#rule-form")),
+		chromedp.SendKeys(chromedp.CSS("#r-name"), "dash_threshold"), chromedp.SendKeys(chromedp.CSS("#r-queues"), queue),
+		chromedp.SendKeys(chromedp.CSS("#r-when"), "waiting >= 1"), chromedp.Click(chromedp.CSS("#rule-save")))
+	until("the name refused", `document.querySelector("#r-name").getAttribute("aria-invalid") === "true" && document.querySelector("#r-name-error").textContent.includes("exists") && document.activeElement.id === "r-name"`)
+	do("cancel", chromedp.Click(chromedp.CSS("#rule-cancel")))
+	var kept struct {
+		When string `json:"when"`
+	}
+	if st := call(t, "GET", base+"/api/v1/rules/dash_threshold", "lead-secret", nil, &kept); st != 200 || kept.When != "waiting >= 100000" {
+		t.Fatalf("the rule after a new one by its name: %d %+v", st, kept)
+	}
 	do("edit the threshold", chromedp.Click(chromedp.CSS(`button[data-rule="dash_threshold"][data-action="edit"]`)), chromedp.WaitVisible(chromedp.CSS("#rule-form")),
 		chromedp.SetValue(chromedp.CSS("#r-when"), "waiting >= 0"), chromedp.Click(chromedp.CSS("#rule-save")))
 	until("the alert fires", `[...document.querySelectorAll("#alerts-table tbody tr")].some(tr => tr.cells[0].textContent === "Firing" && tr.cells[1].textContent === "dash_threshold" && tr.cells[2].textContent === "`+queue+`")`)

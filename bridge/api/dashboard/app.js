@@ -674,6 +674,14 @@ $("rule-form").addEventListener("submit", async (ev) => {
   }
   const kind = $("r-kind").value;
   const old = (state.rules || []).find((r) => r.name === name);
+  if (old && state.editing === "") {
+    // PUT replaces: a new rule must not overwrite someone else's.
+    $("r-name").setAttribute("aria-invalid", "true");
+    $("r-name-error").textContent = "A rule named " + name + " exists; choose another name, or edit that rule.";
+    $("rule-error").textContent = "Not saved: see name.";
+    $("r-name").focus();
+    return;
+  }
   const body = {
     kind,
     queues: $("r-queues").value.split(",").map((s) => s.trim()).filter(Boolean),
