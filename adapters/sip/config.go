@@ -62,6 +62,9 @@ type Config struct {
 	// MinExpires and MaxExpires bound subscriptions (default 60s, 1h).
 	MinExpires *string `json:"min_expires"`
 	MaxExpires *string `json:"max_expires"`
+	// MaxSubscriptions bounds the subscriptions held (default 50,000); a
+	// new one beyond it is answered 503 with Retry-After.
+	MaxSubscriptions *int `json:"max_subscriptions"`
 	// Watchers, when set, are the only subscribers let in, by digest user
 	// name and password; Realm is the digest realm (default the domain,
 	// else "acdbridge").
@@ -86,6 +89,8 @@ const (
 	DefaultTimeout          = 5 * time.Second
 	MinTimeout              = 100 * time.Millisecond
 	MaxTimeout              = time.Minute
+	DefaultMaxSubscriptions = 50000
+	MaxMaxSubscriptions     = 1000000
 )
 
 var settings = []sdk.Setting{
@@ -109,6 +114,7 @@ var settings = []sdk.Setting{
 	{Name: "listen_transports", Type: "list", Description: `server mode: "udp", "tcp" or both (default both)`},
 	{Name: "min_expires", Type: "duration", Description: "server mode: shortest subscription (default 60s; shorter gets 423)"},
 	{Name: "max_expires", Type: "duration", Description: "server mode: longest subscription (default 1h; longer is cut)"},
+	{Name: "max_subscriptions", Type: "number", Description: "server mode: subscriptions held at most (default 50000); a new one beyond is answered 503 with Retry-After"},
 	{Name: "watchers", Type: "map", Secret: true, Description: "server mode: digest user name = password of the subscribers let in; none: anyone"},
 	{Name: "realm", Type: "string", Description: `server mode: the digest realm (default the domain, else "acdbridge")`},
 }
@@ -129,6 +135,7 @@ type settingsOf struct {
 	listen                   string
 	listenTransports         []string
 	minExpires, maxExpires   time.Duration
+	maxSubscriptions         int
 	watchers                 map[string]string
 	realm                    string
 	addressHost, addressPort string
@@ -177,7 +184,7 @@ func (c Config) validate() (settingsOf, error) {
 		userIdentity: DefaultUserIdentity, passIdent: DefaultPasswordIdentity, expires: DefaultExpires,
 		dialogInfo: c.DialogInfo, rate: DefaultRate, uriIdentity: DefaultURIIdentity, domain: c.Domain,
 		busyActivity: "on-the-phone", timeout: DefaultTimeout, listen: DefaultListen, listenTransports: []string{"udp", "tcp"},
-		minExpires: DefaultMinExpires, maxExpires: DefaultMaxExpires, watchers: c.Watchers, realm: c.Realm,
+		minExpires: DefaultMinExpires, maxExpires: DefaultMaxExpires, maxSubscriptions: DefaultMaxSubscriptions, watchers: c.Watchers, realm: c.Realm,
 	}
 	if c.Mode != nil {
 		switch *c.Mode {
@@ -269,7 +276,7 @@ func (c Config) validate() (settingsOf, error) {
 		for _, f := range []struct {
 			name string
 			set  bool
-		}{{"listen", c.Listen != nil}, {"listen_transports", c.ListenTransports != nil}, {"min_expires", c.MinExpires != nil}, {"max_expires", c.MaxExpires != nil}, {"watchers", c.Watchers != nil}, {"realm", c.Realm != ""}} {
+		}{{"listen", c.Listen != nil}, {"listen_transports", c.ListenTransports != nil}, {"min_expires", c.MinExpires != nil}, {"max_expires", c.MaxExpires != nil}, {"max_subscriptions", c.MaxSubscriptions != nil}, {"watchers", c.Watchers != nil}, {"realm", c.Realm != ""}} {
 			if f.set {
 				fail(f.name, `expected %s only with mode = "server"; got it in publish mode`, f.name)
 			}
@@ -315,6 +322,13 @@ func (c Config) validate() (settingsOf, error) {
 				}
 			}
 			out.listenTransports = c.ListenTransports
+		}
+		if c.MaxSubscriptions != nil {
+			if n := *c.MaxSubscriptions; n < 1 || n > MaxMaxSubscriptions {
+				fail("max_subscriptions", "expected a number of subscriptions from 1 to %d; got %d", MaxMaxSubscriptions, n)
+			} else {
+				out.maxSubscriptions = n
+			}
 		}
 		for u, p := range c.Watchers {
 			if u == "" || strings.ContainsAny(u, "\r\n\"") || p == "" || strings.ContainsAny(p, "\r\n") {

@@ -43,6 +43,7 @@ type presenceServer struct {
 	ctx     context.Context
 	wg      sync.WaitGroup
 	notifys atomic.Uint64 // NOTIFY transactions completed (benchmarks)
+	refused atomic.Uint64 // new subscriptions refused at max_subscriptions
 
 	mu     sync.Mutex
 	agents map[string]*agentState // by AOR
@@ -89,6 +90,7 @@ const (
 	defaultSubExp  = 3600 // RFC 3856: presence's default Expires
 	sweepEvery     = 500 * time.Millisecond
 	finalFlushWait = 3 * time.Second
+	retryAfter     = 60 // seconds, in a 503 at max_subscriptions
 )
 
 func newPresenceServer(_ context.Context, a *Adapter, cfg settingsOf) (*presenceServer, error) {
@@ -612,6 +614,15 @@ func (s *presenceServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction)
 			sub.terminate = "timeout" // a fetch: one NOTIFY, then done
 		}
 		s.mu.Lock()
+		if len(s.subs) >= s.cfg.maxSubscriptions {
+			// Bounded memory whoever subscribes: a new subscription waits
+			// for a place (RFC 3261 21.5.4; phones retry after Retry-After).
+			s.mu.Unlock()
+			s.refused.Add(1)
+			s.a.warnf("subscription refused: max_subscriptions reached", "max_subscriptions", s.cfg.maxSubscriptions, "source", req.Source(), "aor", aor)
+			s.respond(req, tx, 503, "Service Unavailable - too many subscriptions", "", sip.NewHeader("Retry-After", strconv.Itoa(retryAfter)))
+			return
+		}
 		s.subs[sub.key] = sub
 		if st := s.agents[aor]; st != nil {
 			st.subs[sub] = struct{}{}

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -49,5 +50,44 @@ func TestServerTargetRefresh(t *testing.T) {
 	})
 	if want := fmt.Sprintf("sip:moved19@127.0.0.1:%d", w.Port); n.RequestTo != want {
 		t.Fatalf("NOTIFY to %s, want the last refresh's Contact %s", n.RequestTo, want)
+	}
+}
+
+// TestServerSubscriptionCap: with max_subscriptions, a new subscription
+// beyond it is answered 503 with Retry-After (memory stays bounded however
+// many subscribers come); refreshes of those held still pass, and a place
+// freed by an unsubscribe is taken again.
+func TestServerSubscriptionCap(t *testing.T) {
+	ctx := context.Background()
+	a, addr := serving(t, map[string]any{"max_subscriptions": 2})
+	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 1)})
+	var ws []*Watcher
+	for i := range 2 {
+		w := NewWatcher(t, "", "")
+		if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60); err != nil || res.StatusCode != 200 {
+			t.Fatalf("subscription %d: %v %v", i, res, err)
+		}
+		ws = append(ws, w)
+	}
+	third := NewWatcher(t, "", "")
+	res, err := third.Subscribe(ctx, addr, "UDP", alice, EventDialog, 60)
+	if err != nil || res.StatusCode != 503 || headerValue(res, "Retry-After") == "" {
+		t.Fatalf("a third subscription: %v %v, want 503 with Retry-After", res, err)
+	}
+	if n := subscriptions(a); n != 2 {
+		t.Fatalf("%d subscriptions held, want 2", n)
+	}
+	if h := a.Health(ctx); !strings.Contains(h.Message, "refused 1 subscription(s) at max_subscriptions 2") {
+		t.Fatalf("health %+v: the refusal not shown", h)
+	}
+	if res, err := ws[0].Refresh(ctx, 60); err != nil || res.StatusCode != 200 {
+		t.Fatalf("a refresh at the cap: %v %v, want 200", res, err)
+	}
+	if res, err := ws[1].Refresh(ctx, 0); err != nil || res.StatusCode != 200 {
+		t.Fatalf("unsubscribe: %v %v", res, err)
+	}
+	waitFor(t, "the place freed", func() bool { return subscriptions(a) == 1 })
+	if res, err := third.Subscribe(ctx, addr, "UDP", alice, EventDialog, 60); err != nil || res.StatusCode != 200 {
+		t.Fatalf("a subscription after one ended: %v %v, want 200", res, err)
 	}
 }

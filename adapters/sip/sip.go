@@ -193,9 +193,14 @@ func (a *Adapter) Close() error {
 // message carries the wire counters.
 func (a *Adapter) Health(context.Context) sdk.Health {
 	a.mu.Lock()
-	h := a.health
+	h, srv := a.health, a.srv
 	a.mu.Unlock()
 	h.Message += "; " + a.count.String()
+	if srv != nil {
+		if n := srv.refused.Load(); n > 0 {
+			h.Message += fmt.Sprintf("; refused %d subscription(s) at max_subscriptions %d", n, srv.cfg.maxSubscriptions)
+		}
+	}
 	return h
 }
 
