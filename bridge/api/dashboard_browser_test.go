@@ -338,6 +338,16 @@ func TestDashboardInChromium(t *testing.T) {
 	r.screenshot("page")
 	until("the alert announced", `document.querySelector("#announce").textContent.includes("Alert firing: dash_threshold on `+queue+`")`)
 
+	// An alert's summary (its rule's annotation, filled in) is shown.
+	if st := call(t, "PUT", base+"/api/v1/rules/dash_summary", "lead-secret", map[string]any{"kind": "queue", "queues": []string{queue},
+		"when": "waiting >= 0", "severity": "info", "annotations": map[string]string{"summary": "${waiting} waiting in ${queue} <b>now</b>"}}, nil); st != 201 {
+		t.Fatalf("PUT dash_summary: %d", st)
+	}
+	until("the summary shown, as text", `[...document.querySelectorAll("#alerts-table tbody tr")].some(tr => tr.cells[1].textContent === "dash_summary" && /^\d+ waiting in `+regexp.QuoteMeta(queue)+` <b>now<\/b>$/.test(tr.cells[7].textContent)) && !document.querySelector("#alerts-table b")`)
+	if st := call(t, "DELETE", base+"/api/v1/rules/dash_summary", "lead-secret", nil, nil); st != 204 {
+		t.Fatalf("DELETE dash_summary: %d", st)
+	}
+
 	// A rule over every queue, pending on one: that queue shows it
 	// pending, the others do not.
 	if st := call(t, "PUT", base+"/api/v1/rules/dash_pending", "lead-secret", map[string]any{"kind": "queue", "queues": []string{"*"},

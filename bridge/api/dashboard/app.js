@@ -505,6 +505,7 @@ function renderAlerts() {
       ["td", clock(a.starts_at)],
       ["td", a.ends_at ? clock(a.ends_at) : "Still firing"],
       ["td", figures],
+      ["td", (a.annotations && (a.annotations.summary || a.annotations.description)) || ""],
     ]);
   });
 }
