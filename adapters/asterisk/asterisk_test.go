@@ -3,9 +3,7 @@ package asterisk
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,22 +11,15 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	gold "github.com/acdbridge/acdbridge/adapters/internal/golden"
-
+	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
 var update = flag.Bool("update", false, "rewrite testcases/*.txt from the fake server's transcripts")
 
-func TestREADMEShowsSample(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(readme), "```hcl\n"+Sample+"```") {
-		t.Fatal("README.md does not show sample.hcl word for word")
-	}
-}
+func TestREADMEShowsSample(t *testing.T) { acdtest.READMEShowsSample(t, Sample) }
 
 func TestConfigure(t *testing.T) {
 	tests := []struct {
@@ -49,31 +40,8 @@ func TestConfigure(t *testing.T) {
 		{`{"adress":"pbx:5038"}`, []string{"adress"}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.json, func(t *testing.T) {
-			_, err := parseConfig(sdk.Settings{JSON: []byte(tc.json)})
-			var got []string
-			for _, e := range flatten(err) {
-				var fe *sdk.FieldError
-				if !errors.As(e, &fe) {
-					t.Fatalf("%v is not a *sdk.FieldError", e)
-				}
-				got = append(got, fe.Field)
-			}
-			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
-				t.Fatalf("errors %v name %v, want %v", err, got, tc.fields)
-			}
-		})
+		acdtest.ConfigErrors(t, func(s sdk.Settings) error { _, err := parseConfig(s); return err }, tc.json, tc.fields)
 	}
-}
-
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // start configures a fast-retrying adapter against f and waits until it is
@@ -99,28 +67,11 @@ func start(t *testing.T, f *FakeServer, secret string, extra map[string]any) *Ad
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitFor(t, what, 5*time.Second, 5*time.Millisecond, cond)
 }
 
 func agent(id, iface string, available bool, version uint64) sdk.Availability {
-	a := sdk.Availability{AgentID: id, Available: available, State: "available", Version: version, Identities: map[string]string{"interface": iface}}
-	if !available {
-		a.State, a.Reason = "in_session", "remote-support"
-	}
-	return a
-}
-
-func expectOutcome(t *testing.T, rs []sdk.Result, want sdk.Outcome, msg string) {
-	t.Helper()
-	if len(rs) != 1 || rs[0].Outcome != want || !strings.Contains(rs[0].Message, msg) {
-		t.Fatalf("results %+v, want one %s with a message containing %q", rs, want, msg)
-	}
+	return acdtest.Agent(id, "interface", iface, available, version)
 }
 
 func expectState(t *testing.T, f *FakeServer, iface, want string) {
@@ -147,14 +98,14 @@ func TestGolden(t *testing.T) {
 	}{
 		{"pause", func(t *testing.T, f *FakeServer) {
 			a := start(t, f, f.Secret, nil)
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, "paused")
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, "paused")
 			expectState(t, f, a1001, "support=remote-support sales=remote-support")
 			a.Close()
 		}},
 		{"unpause", func(t *testing.T, f *FakeServer) {
 			a := start(t, f, f.Secret, nil)
 			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)})
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, "unpaused in support, sales")
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, "unpaused in support, sales")
 			expectState(t, f, a1001, "support=- sales=-")
 			a.Close()
 		}},
@@ -162,31 +113,31 @@ func TestGolden(t *testing.T) {
 			a := start(t, f, f.Secret, nil)
 			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)})
 			f.Pause("support", a1001, true, "lunch") // on the phone, during the session
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `left the agent's own pause alone in support (reason "lunch")`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `left the agent's own pause alone in support (reason "lunch")`)
 			expectState(t, f, a1001, "support=lunch sales=-")
 			a.Close()
 		}},
 		{"agent-break-before-session-survives", func(t *testing.T, f *FakeServer) {
 			a := start(t, f, f.Secret, nil)
 			f.Pause("support", a1001, true, "lunch") // the agent's own break, before the session
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `paused in sales with reason "remote-support"; the agent's own pause kept in support (reason "lunch")`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `paused in sales with reason "remote-support"; the agent's own pause kept in support (reason "lunch")`)
 			expectState(t, f, a1001, "support=lunch sales=remote-support")
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, "unpaused in sales")
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, "unpaused in sales")
 			expectState(t, f, a1001, "support=lunch sales=-")
 			a.Close()
 		}},
 		{"one-queue", func(t *testing.T, f *FakeServer) {
 			a := start(t, f, f.Secret, map[string]any{"queues": []string{"support"}})
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, "paused in support")
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, "paused in support")
 			expectState(t, f, a1001, "support=remote-support sales=-")
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, "unpaused in support")
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, "unpaused in support")
 			expectState(t, f, a1001, "support=- sales=-")
 			a.Close()
 		}},
 		{"unknown-interface", func(t *testing.T, f *FakeServer) {
 			a := start(t, f, f.Secret, nil)
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-9", "Local/9999@agents", false, 1)}), sdk.Permanent, "expected Local/9999@agents to be a member of a queue, got no QueueMember for it")
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{{AgentID: "a-2", Version: 1}}), sdk.Ignored, `no "interface" identity`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-9", "Local/9999@agents", false, 1)}), sdk.Permanent, "expected Local/9999@agents to be a member of a queue, got no QueueMember for it")
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{{AgentID: "a-2", Version: 1}}), sdk.Ignored, `no "interface" identity`)
 			a.Close()
 		}},
 		{"reconnect", func(t *testing.T, f *FakeServer) {
@@ -194,7 +145,7 @@ func TestGolden(t *testing.T) {
 			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)})
 			f.Drop()
 			waitFor(t, "logged in again", func() bool { return f.Logins() == 2 && a.Health(ctx).Status == sdk.Up })
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, "unpaused")
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, "unpaused")
 			expectState(t, f, a1001, "support=- sales=-")
 			a.Close()
 		}},
@@ -214,7 +165,7 @@ func TestGolden(t *testing.T) {
 			if h := a.Health(ctx); !strings.Contains(h.Message, `AMI login as "bridge"`) || !strings.Contains(h.Message, "Authentication failed") || strings.Contains(h.Message, "wrong") {
 				t.Fatalf("health %+v", h)
 			}
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "Authentication failed")
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "Authentication failed")
 			time.Sleep(200 * time.Millisecond)
 			if n := f.Logins(); n != 1 {
 				t.Fatalf("%d logins in 200ms after a refused one, want 1: no crash loop", n)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -150,7 +151,7 @@ func TestKeepaliveAndDegraded(t *testing.T) {
 		t.Fatalf("%+v", h)
 	}
 	rs := a.SetAvailability(context.Background(), []sdk.Availability{agent("a-1", a1001, false, 1)})
-	expectOutcome(t, rs, sdk.Retryable, "not logged in to AMI")
+	acdtest.ExpectOutcome(t, rs, sdk.Retryable, "not logged in to AMI")
 }
 
 func TestTruncReason(t *testing.T) {

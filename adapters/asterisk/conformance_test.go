@@ -1,13 +1,13 @@
 package asterisk_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"testing"
 
 	"github.com/acdbridge/acdbridge/adapters/asterisk"
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	"github.com/acdbridge/acdbridge/internal/adaptertest"
 	"github.com/acdbridge/acdbridge/plugins/host"
 	"github.com/acdbridge/acdbridge/plugins/plugintest"
@@ -22,11 +22,7 @@ const serveEnv = "ACDBRIDGE_ASTERISK_SERVE"
 // Under go test, os.Args[0] is this test binary: asked through the
 // environment, it serves the asterisk adapter as a real plugin process.
 func TestMain(m *testing.M) {
-	if os.Getenv(serveEnv) != "" {
-		sdk.Serve(asterisk.New(sdk.Logger("asterisk")))
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+	acdtest.Main(m, serveEnv, func() sdk.Adapter { return asterisk.New(sdk.Logger("asterisk")) })
 }
 
 // sampleSettings are sample.hcl's settings as the bridge hands them over.
@@ -36,12 +32,7 @@ func sampleSettings(t *testing.T) map[string]any {
 }
 
 func TestSampleIsAccepted(t *testing.T) {
-	js, _ := json.Marshal(sampleSettings(t))
-	a := asterisk.New(nil)
-	defer a.Close()
-	if err := a.Configure(context.Background(), sdk.Settings{Instance: "pbx", JSON: js}); err != nil {
-		t.Fatalf("sample.hcl's settings %s: %v", js, err)
-	}
+	acdtest.Accepts(t, asterisk.New(nil), sampleSettings(t))
 }
 
 // TestConformance runs the conformance kit on the adapter as a real plugin

@@ -9,8 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 )
 
 // FakeServer is an in-process Asterisk Manager Interface that answers as
@@ -26,15 +27,10 @@ import (
 type FakeServer struct {
 	Username, Secret string
 
-	ln net.Listener
-	wg sync.WaitGroup
+	acdtest.Fake // its Mu guards what follows too
 
-	mu         sync.Mutex
-	queues     []*fakeQueue
-	conns      map[net.Conn]int // connection number
-	connN      int
-	logins     int
-	transcript strings.Builder
+	queues []*fakeQueue
+	logins int
 	// now is the Unix time recorded as a member's LastPause.
 	now func() int64
 	// quiet records no transcript (benchmarks).
@@ -63,11 +59,7 @@ type fakeMember struct {
 // with the secret "s3cret".
 func NewFakeServer(t testing.TB) *FakeServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &FakeServer{Username: "bridge", Secret: "s3cret", ln: ln, conns: map[net.Conn]int{}, now: func() int64 { return 1795889112 }}
+	f := &FakeServer{Username: "bridge", Secret: "s3cret", now: func() int64 { return 1795889112 }}
 	f.queues = []*fakeQueue{
 		{name: "support", params: queueParams("4", "1", "100.0")},
 		{name: "sales", params: queueParams("0", "0", "0.0")},
@@ -78,9 +70,7 @@ func NewFakeServer(t testing.TB) *FakeServer {
 			{name: "agent1002", iface: "Local/1002@agents", login: 1795889100},
 		}
 	}
-	f.wg.Add(1)
-	go f.accept()
-	t.Cleanup(f.Close)
+	f.Start(t, f.serve)
 	return f
 }
 
@@ -92,8 +82,8 @@ func queueParams(talk, completed, perf string) Message {
 
 // AddMember adds a static member to queue (made if new).
 func (f *FakeServer) AddMember(queue, name, iface string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	i := slices.IndexFunc(f.queues, func(q *fakeQueue) bool { return q.name == queue })
 	if i < 0 {
 		f.queues = append(f.queues, &fakeQueue{name: queue, params: queueParams("0", "0", "0.0")})
@@ -102,34 +92,12 @@ func (f *FakeServer) AddMember(queue, name, iface string) {
 	f.queues[i].members = append(f.queues[i].members, &fakeMember{name: name, iface: iface, login: 1795889100})
 }
 
-// Addr is the host:port it listens on.
-func (f *FakeServer) Addr() string { return f.ln.Addr().String() }
-
-// Close stops listening and drops every connection.
-func (f *FakeServer) Close() {
-	f.ln.Close()
-	f.Drop()
-	f.wg.Wait()
-}
-
-// Drop closes every connection, as a crashed or restarting Asterisk does.
-func (f *FakeServer) Drop() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for c, n := range f.conns {
-		// Noted here, not by serve: the client may reconnect first.
-		fmt.Fprintf(&f.transcript, "# connection %d dropped by the server\n", n)
-		delete(f.conns, c)
-		c.Close()
-	}
-}
-
 // Restart drops every connection and forgets every pause, as an Asterisk
 // restart does.
 func (f *FakeServer) Restart() {
 	f.Drop()
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	for _, q := range f.queues {
 		for _, m := range q.members {
 			m.paused, m.reason = false, ""
@@ -139,8 +107,8 @@ func (f *FakeServer) Restart() {
 
 // Pause sets a member's pause in one queue as the agent would on the phone.
 func (f *FakeServer) Pause(queue, iface string, paused bool, reason string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	for _, q := range f.queues {
 		for _, m := range q.members {
 			if q.name == queue && m.iface == iface {
@@ -153,8 +121,8 @@ func (f *FakeServer) Pause(queue, iface string, paused bool, reason string) {
 // State is a member's pause state per queue: "support=remote-support
 // sales=-" ("-": not paused).
 func (f *FakeServer) State(iface string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	var parts []string
 	for _, q := range f.queues {
 		for _, m := range q.members {
@@ -172,55 +140,21 @@ func (f *FakeServer) State(iface string) string {
 
 // Logins is the number of Login actions received.
 func (f *FakeServer) Logins() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	return f.logins
 }
 
-// Transcript is every connection's traffic so far.
-func (f *FakeServer) Transcript() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.transcript.String()
-}
-
-func (f *FakeServer) note(format string, args ...any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fmt.Fprintf(&f.transcript, format, args...)
-}
-
 func (f *FakeServer) record(side string, m Message) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	if f.quiet {
 		return
 	}
 	for _, h := range m {
-		fmt.Fprintf(&f.transcript, "%s %s: %s\n", side, h.Key, h.Value)
+		f.NoteLocked("%s %s: %s\n", side, h.Key, h.Value)
 	}
-	fmt.Fprintf(&f.transcript, "%s\n", side)
-}
-
-func (f *FakeServer) accept() {
-	defer f.wg.Done()
-	for {
-		c, err := f.ln.Accept()
-		if err != nil {
-			return
-		}
-		f.mu.Lock()
-		f.connN++
-		n := f.connN
-		f.conns[c] = n
-		f.mu.Unlock()
-		f.wg.Add(1)
-		go func() {
-			defer f.wg.Done()
-			f.serve(c, n)
-			c.Close()
-		}()
-	}
+	f.NoteLocked("%s\n", side)
 }
 
 type fakeSession struct {
@@ -237,7 +171,7 @@ func (s *fakeSession) send(m Message) {
 }
 
 func (f *FakeServer) serve(c net.Conn, n int) {
-	f.note("# connection %d\n<< %s11.0.0\n", n, BannerPrefix)
+	f.Note("# connection %d\n<< %s11.0.0\n", n, BannerPrefix)
 	s := &fakeSession{f: f, w: bufio.NewWriter(c)}
 	fmt.Fprintf(s.w, "%s11.0.0\r\n", BannerPrefix)
 	_ = s.w.Flush()
@@ -245,12 +179,7 @@ func (f *FakeServer) serve(c net.Conn, n int) {
 	for {
 		m, err := ReadMessage(r)
 		if err != nil {
-			f.mu.Lock()
-			if _, open := f.conns[c]; open {
-				delete(f.conns, c)
-				fmt.Fprintf(&f.transcript, "# connection %d closed by the client\n", n)
-			}
-			f.mu.Unlock()
+			f.Ended(c, "closed by the client")
 			return
 		}
 		f.record(">>", m)
@@ -258,12 +187,7 @@ func (f *FakeServer) serve(c net.Conn, n int) {
 		if !keep {
 			// Noted before the answer leaves, which the client may
 			// follow with anything.
-			f.mu.Lock()
-			if _, open := f.conns[c]; open {
-				delete(f.conns, c)
-				fmt.Fprintf(&f.transcript, "# connection %d closed by the server\n", n)
-			}
-			f.mu.Unlock()
+			f.Ended(c, "closed by the server")
 		}
 		if err := s.w.Flush(); err != nil || !keep {
 			return
@@ -305,14 +229,14 @@ func (s *fakeSession) handle(a Message) bool {
 		s.challenge = "840415273"
 		s.send(reply(a, "Success", Header{"Challenge", s.challenge}))
 	case "login":
-		f.mu.Lock()
+		f.Mu.Lock()
 		f.logins++
 		ok := strings.EqualFold(a.Get("Username"), f.Username) && a.Get("Secret") == f.Secret
 		if strings.EqualFold(a.Get("AuthType"), "md5") {
 			sum := md5.Sum([]byte(s.challenge + f.Secret))
 			ok = strings.EqualFold(a.Get("Username"), f.Username) && s.challenge != "" && a.Get("Key") == hex.EncodeToString(sum[:])
 		}
-		f.mu.Unlock()
+		f.Mu.Unlock()
 		if !ok {
 			// Asterisk closes the connection after a failed login.
 			s.send(reply(a, "Error", Header{"Message", "Authentication failed"}))
@@ -362,7 +286,7 @@ func (s *fakeSession) queuePause(a Message) {
 		m fakeMember
 	}
 	var changed []change
-	f.mu.Lock()
+	f.Mu.Lock()
 	var now int64
 	for _, q := range f.queues {
 		if queue != "" && !strings.EqualFold(q.name, queue) {
@@ -384,7 +308,7 @@ func (s *fakeSession) queuePause(a Message) {
 			changed = append(changed, change{q, *m})
 		}
 	}
-	f.mu.Unlock()
+	f.Mu.Unlock()
 	if len(changed) == 0 {
 		s.send(reply(a, "Error", Header{"Message", "Interface not found"}))
 		return
@@ -427,7 +351,7 @@ func (s *fakeSession) queueStatus(a Message) {
 	f := s.f
 	queue, member := a.Get("Queue"), a.Get("Member")
 	var list []Message
-	f.mu.Lock()
+	f.Mu.Lock()
 	for _, q := range f.queues {
 		if queue != "" && !strings.EqualFold(q.name, queue) {
 			continue
@@ -441,7 +365,7 @@ func (s *fakeSession) queueStatus(a Message) {
 			list = append(list, withID(a, append(ev, m.fields()...)))
 		}
 	}
-	f.mu.Unlock()
+	f.Mu.Unlock()
 	s.send(reply(a, "Success", Header{"EventList", "start"}, Header{"Message", "Queue status will follow"}))
 	for _, m := range list {
 		s.send(m)

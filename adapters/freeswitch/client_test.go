@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
@@ -24,8 +25,8 @@ func TestEventsBetweenReplies(t *testing.T) {
 	f.Set(func(f *FakeServer) { f.events = true })
 	a := start(t, f, f.Password, nil)
 	ctx := context.Background()
-	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `set "On Break"`)
-	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available"`)
+	acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `set "On Break"`)
+	acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available"`)
 	expectStatus(t, f, a1001, StatusAvailable)
 	if !strings.Contains(f.Transcript(), "<< Content-Type: text/event-plain") {
 		t.Fatal("the fake sent no events: the test tests nothing")
@@ -180,7 +181,7 @@ func TestWithoutMod_callcenter(t *testing.T) {
 	f := NewFakeServer(t)
 	f.Set(func(f *FakeServer) { f.noCallcenter = true })
 	a := start(t, f, f.Password, nil)
-	expectOutcome(t, a.SetAvailability(context.Background(), []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Permanent, "-ERR callcenter_config Command not found!")
+	acdtest.ExpectOutcome(t, a.SetAvailability(context.Background(), []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Permanent, "-ERR callcenter_config Command not found!")
 }
 
 // A FreeSWITCH that is gone: degraded, and items retryable.
@@ -192,7 +193,7 @@ func TestDegradedWhileGone(t *testing.T) {
 	if h := a.Health(context.Background()); !strings.Contains(h.Message, "reconnecting to the FreeSWITCH event socket at "+f.Addr()) {
 		t.Fatalf("%+v", h)
 	}
-	expectOutcome(t, a.SetAvailability(context.Background(), []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "not connected to the FreeSWITCH event socket")
+	acdtest.ExpectOutcome(t, a.SetAvailability(context.Background(), []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "not connected to the FreeSWITCH event socket")
 }
 
 // Items given while disconnected are applied by the reconcile after
@@ -202,7 +203,7 @@ func TestDesiredStateAppliedOnConnect(t *testing.T) {
 	f.Set(func(f *FakeServer) { f.acl = true })
 	a := start(t, f, f.Password, map[string]any{"timeout": "200ms"})
 	waitFor(t, "down", func() bool { return a.Health(context.Background()).Status == sdk.Down })
-	expectOutcome(t, a.SetAvailability(context.Background(), []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "refused this host")
+	acdtest.ExpectOutcome(t, a.SetAvailability(context.Background(), []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "refused this host")
 	f.Set(func(f *FakeServer) { f.acl = false })
 	// Reconfigure to retry at once (the loop waits authBackoff).
 	if err := a.Configure(context.Background(), sdk.Settings{JSON: []byte(`{"address":"` + f.Addr() + `","password":"ClueCon"}`)}); err != nil {

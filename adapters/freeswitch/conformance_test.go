@@ -1,7 +1,6 @@
 package freeswitch_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/acdbridge/acdbridge/adapters/freeswitch"
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	"github.com/acdbridge/acdbridge/internal/adaptertest"
 	"github.com/acdbridge/acdbridge/plugins/host"
 	"github.com/acdbridge/acdbridge/plugins/plugintest"
@@ -23,11 +23,7 @@ const serveEnv = "ACDBRIDGE_FREESWITCH_SERVE"
 // Under go test, os.Args[0] is this test binary: asked through the
 // environment, it serves the freeswitch adapter as a real plugin process.
 func TestMain(m *testing.M) {
-	if os.Getenv(serveEnv) != "" {
-		sdk.Serve(freeswitch.New(sdk.Logger("freeswitch")))
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+	acdtest.Main(m, serveEnv, func() sdk.Adapter { return freeswitch.New(sdk.Logger("freeswitch")) })
 }
 
 // sampleSettings are sample.hcl's settings as the bridge hands them over.
@@ -39,12 +35,7 @@ func sampleSettings(t *testing.T) map[string]any {
 func TestSampleIsAccepted(t *testing.T) {
 	s := sampleSettings(t)
 	s["state_file"] = filepath.Join(t.TempDir(), "fs.state")
-	js, _ := json.Marshal(s)
-	a := freeswitch.New(nil)
-	defer a.Close()
-	if err := a.Configure(context.Background(), sdk.Settings{Instance: "pbx", JSON: js}); err != nil {
-		t.Fatalf("sample.hcl's settings %s: %v", js, err)
-	}
+	acdtest.Accepts(t, freeswitch.New(nil), s)
 }
 
 // TestConformance runs the conformance kit on the adapter as a real plugin

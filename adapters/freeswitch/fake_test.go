@@ -8,8 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 )
 
 // FakeServer is an in-process FreeSWITCH event socket (mod_event_socket)
@@ -27,16 +28,11 @@ import (
 type FakeServer struct {
 	Password string
 
-	ln net.Listener
-	wg sync.WaitGroup
+	acdtest.Fake // its Mu guards what follows too
 
-	mu         sync.Mutex
-	agents     map[string]*fakeAgent
-	order      []string // agent names in the order added
-	conns      map[net.Conn]int
-	connN      int
-	auths      int
-	transcript strings.Builder
+	agents map[string]*fakeAgent
+	order  []string // agent names in the order added
+	auths  int
 	// quiet records no transcript (benchmarks).
 	quiet bool
 	// acl refuses every connection as apply-inbound-acl does.
@@ -68,31 +64,25 @@ type fakeAgent struct {
 // 1002@default, both "Available" in callcenter.conf.
 func NewFakeServer(t testing.TB) *FakeServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &FakeServer{Password: "ClueCon", ln: ln, agents: map[string]*fakeAgent{}, conns: map[net.Conn]int{}}
+	f := &FakeServer{Password: "ClueCon", agents: map[string]*fakeAgent{}}
 	f.AddAgent("1001@default", StatusAvailable)
 	f.AddAgent("1002@default", StatusAvailable)
-	f.wg.Add(1)
-	go f.accept()
-	t.Cleanup(f.Close)
+	f.Start(t, f.serve)
 	return f
 }
 
 // Set changes the fake's options (quiet, acl, noCallcenter, events) under
 // its lock, while connections may be served.
 func (f *FakeServer) Set(change func(f *FakeServer)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	change(f)
 }
 
 // AddAgent adds an agent whose status in callcenter.conf is status.
 func (f *FakeServer) AddAgent(name, status string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	if _, ok := f.agents[name]; !ok {
 		f.order = append(f.order, name)
 	}
@@ -101,54 +91,28 @@ func (f *FakeServer) AddAgent(name, status string) {
 
 // SetStatus sets an agent's status as the agent would on the phone.
 func (f *FakeServer) SetStatus(name, status string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	f.agents[name].status = status
 }
 
 // Status is an agent's status as stored.
 func (f *FakeServer) Status(name string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	return f.agents[name].status
-}
-
-// Addr is the host:port it listens on.
-func (f *FakeServer) Addr() string { return f.ln.Addr().String() }
-
-// Close stops listening and drops every connection.
-func (f *FakeServer) Close() {
-	f.ln.Close()
-	f.Drop()
-	f.wg.Wait()
-}
-
-// Drop closes every connection without a word, as a crashed FreeSWITCH or
-// a broken network does.
-func (f *FakeServer) Drop() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for c, n := range f.conns {
-		// Noted here, not by serve: the client may reconnect first.
-		fmt.Fprintf(&f.transcript, "# connection %d dropped by the server\n", n)
-		delete(f.conns, c)
-		c.Close()
-	}
 }
 
 // Restart shuts down as FreeSWITCH does (kill_all_listeners: a disconnect
 // notice to each connection, then close), and starts again with every
 // agent's status as callcenter.conf gives it.
 func (f *FakeServer) Restart() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for c, n := range f.conns {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	f.CloseAllLocked("closed by the server (shutdown)", func(c net.Conn) {
 		f.recordLocked("<<", disconnectNotice("The system is being shut down.\n"))
 		_, _ = c.Write(disconnectNotice("The system is being shut down.\n"))
-		fmt.Fprintf(&f.transcript, "# connection %d closed by the server (shutdown)\n", n)
-		delete(f.conns, c)
-		c.Close()
-	}
+	})
 	for _, a := range f.agents {
 		a.status = a.initial
 	}
@@ -156,27 +120,14 @@ func (f *FakeServer) Restart() {
 
 // Auths is the number of auth commands received.
 func (f *FakeServer) Auths() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	return f.auths
 }
 
-// Transcript is every connection's traffic so far.
-func (f *FakeServer) Transcript() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.transcript.String()
-}
-
-func (f *FakeServer) note(format string, args ...any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fmt.Fprintf(&f.transcript, format, args...)
-}
-
 func (f *FakeServer) record(side string, raw []byte) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	f.recordLocked(side, raw)
 }
 
@@ -189,9 +140,9 @@ func (f *FakeServer) recordLocked(side string, raw []byte) {
 	if side == ">>" {
 		// A command: its line (and any header lines), then the empty line.
 		for _, line := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
-			fmt.Fprintf(&f.transcript, "%s %s\n", side, line)
+			f.NoteLocked("%s %s\n", side, line)
 		}
-		fmt.Fprintf(&f.transcript, "%s\n", side)
+		f.NoteLocked("%s\n", side)
 		return
 	}
 	r := bufio.NewReader(bytes.NewReader(raw))
@@ -201,33 +152,12 @@ func (f *FakeServer) recordLocked(side string, raw []byte) {
 			return
 		}
 		for _, h := range fr.Headers {
-			fmt.Fprintf(&f.transcript, "%s %s: %s\n", side, h.Key, h.Value)
+			f.NoteLocked("%s %s: %s\n", side, h.Key, h.Value)
 		}
-		fmt.Fprintf(&f.transcript, "%s\n", side)
+		f.NoteLocked("%s\n", side)
 		if len(fr.Body) > 0 {
-			fmt.Fprintf(&f.transcript, "%s body: %s\n", side, strconv.Quote(string(fr.Body)))
+			f.NoteLocked("%s body: %s\n", side, strconv.Quote(string(fr.Body)))
 		}
-	}
-}
-
-func (f *FakeServer) accept() {
-	defer f.wg.Done()
-	for {
-		c, err := f.ln.Accept()
-		if err != nil {
-			return
-		}
-		f.mu.Lock()
-		f.connN++
-		n := f.connN
-		f.conns[c] = n
-		f.mu.Unlock()
-		f.wg.Add(1)
-		go func() {
-			defer f.wg.Done()
-			f.serve(c, n)
-			c.Close()
-		}()
 	}
 }
 
@@ -299,23 +229,16 @@ func readCommand(r *bufio.Reader) (string, []byte, error) {
 }
 
 func (f *FakeServer) serve(c net.Conn, n int) {
-	f.note("# connection %d\n", n)
-	closeBy := func(why string) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if _, open := f.conns[c]; open {
-			delete(f.conns, c)
-			fmt.Fprintf(&f.transcript, "# connection %d closed by %s\n", n, why)
-		}
-	}
+	f.Note("# connection %d\n", n)
+	closeBy := func(why string) { f.Ended(c, "closed by "+why) }
 	w := bufio.NewWriter(c)
 	send := func(b []byte) {
 		f.record("<<", b)
 		_, _ = w.Write(b)
 	}
-	f.mu.Lock()
+	f.Mu.Lock()
 	acl := f.acl
-	f.mu.Unlock()
+	f.Mu.Unlock()
 	if acl {
 		send(rudeRejection())
 		send(disconnectNotice(goodbye))
@@ -340,10 +263,10 @@ func (f *FakeServer) serve(c net.Conn, n int) {
 			send(commandReply("+OK bye"))
 			keep = false
 		case !authed && len(cmd) >= 5 && strings.EqualFold(cmd[:5], "auth "):
-			f.mu.Lock()
+			f.Mu.Lock()
 			f.auths++
 			ok := cmd[5:] == f.Password
-			f.mu.Unlock()
+			f.Mu.Unlock()
 			if ok {
 				authed = true
 				send(commandReply("+OK accepted"))
@@ -355,17 +278,14 @@ func (f *FakeServer) serve(c net.Conn, n int) {
 			// Before auth, anything else gets no answer.
 		case len(cmd) >= 4 && strings.EqualFold(cmd[:4], "api "):
 			reply := f.api(cmd[4:])
-			f.mu.Lock()
+			f.Mu.Lock()
 			events := f.events
 			drop := f.dropAfterSet && strings.Contains(cmd, " agent set ")
 			if drop {
 				f.dropAfterSet = false
-				if _, open := f.conns[c]; open {
-					delete(f.conns, c)
-					fmt.Fprintf(&f.transcript, "# connection %d dropped by the server before answering\n", n)
-				}
+				f.EndedLocked(c, "dropped by the server before answering")
 			}
-			f.mu.Unlock()
+			f.Mu.Unlock()
 			if drop {
 				_ = w.Flush()
 				return
@@ -394,8 +314,8 @@ func (f *FakeServer) serve(c net.Conn, n int) {
 // mod_callcenter loaded: callcenter_config's agent get/set status.
 func (f *FakeServer) api(line string) string {
 	name, arg, _ := strings.Cut(line, " ")
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	if name != "callcenter_config" || f.noCallcenter {
 		return "-ERR " + name + " Command not found!\n"
 	}

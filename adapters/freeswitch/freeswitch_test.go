@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	"github.com/acdbridge/acdbridge/adapters/internal/golden"
 	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
@@ -22,15 +23,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testcases/*.txt from the fake server's transcripts")
 
-func TestREADMEShowsSample(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(readme), "```hcl\n"+Sample+"```") {
-		t.Fatal("README.md does not show sample.hcl word for word")
-	}
-}
+func TestREADMEShowsSample(t *testing.T) { acdtest.READMEShowsSample(t, Sample) }
 
 func TestConfigure(t *testing.T) {
 	tests := []struct {
@@ -55,31 +48,8 @@ func TestConfigure(t *testing.T) {
 		{`{"pasword":"p"}`, []string{"pasword"}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.json, func(t *testing.T) {
-			_, err := parseConfig(sdk.Settings{JSON: []byte(tc.json)})
-			var got []string
-			for _, e := range flatten(err) {
-				var fe *sdk.FieldError
-				if !errors.As(e, &fe) {
-					t.Fatalf("%v is not a *sdk.FieldError", e)
-				}
-				got = append(got, fe.Field)
-			}
-			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
-				t.Fatalf("errors %v name %v, want %v", err, got, tc.fields)
-			}
-		})
+		acdtest.ConfigErrors(t, func(s sdk.Settings) error { _, err := parseConfig(s); return err }, tc.json, tc.fields)
 	}
-}
-
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 func TestCheckAgentName(t *testing.T) {
@@ -126,18 +96,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 func agent(id, name string, available bool, version uint64) sdk.Availability {
-	a := sdk.Availability{AgentID: id, Available: available, State: "available", Version: version, Identities: map[string]string{"callcenter_agent": name}}
-	if !available {
-		a.State, a.Reason = "in_session", "remote-support"
-	}
-	return a
-}
-
-func expectOutcome(t *testing.T, rs []sdk.Result, want sdk.Outcome, msg string) {
-	t.Helper()
-	if len(rs) != 1 || rs[0].Outcome != want || !strings.Contains(rs[0].Message, msg) {
-		t.Fatalf("results %+v, want one %s with a message containing %q", rs, want, msg)
-	}
+	return acdtest.Agent(id, "callcenter_agent", name, available, version)
 }
 
 func expectStatus(t *testing.T, f *FakeServer, name, want string) {
@@ -157,7 +116,7 @@ func TestGolden(t *testing.T) {
 	}{
 		{"set-busy", func(t *testing.T, f *FakeServer) {
 			a := start(t, f, f.Password, nil)
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `set "On Break" (was "Available")`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `set "On Break" (was "Available")`)
 			expectStatus(t, f, a1001, StatusOnBreak)
 			expectStatus(t, f, a1002, StatusAvailable)
 			a.Close()
@@ -165,15 +124,15 @@ func TestGolden(t *testing.T) {
 		{"restore-available", func(t *testing.T, f *FakeServer) {
 			a := start(t, f, f.Password, nil)
 			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)})
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available" (was "On Break", set by the bridge)`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available" (was "On Break", set by the bridge)`)
 			expectStatus(t, f, a1001, StatusAvailable)
 			a.Close()
 		}},
 		{"agent-break-before-session-survives", func(t *testing.T, f *FakeServer) {
 			a := start(t, f, f.Password, nil)
 			f.SetStatus(a1001, StatusOnBreak) // the agent's own break, before the session
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `kept the agent's own status "On Break"`)
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `left the agent's own status "On Break" alone`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `kept the agent's own status "On Break"`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `left the agent's own status "On Break" alone`)
 			expectStatus(t, f, a1001, StatusOnBreak)
 			a.Close()
 		}},
@@ -181,19 +140,19 @@ func TestGolden(t *testing.T) {
 			a := start(t, f, f.Password, nil)
 			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)})
 			f.SetStatus(a1001, StatusLoggedOut) // on the phone, during the session
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `left the agent's own status "Logged Out" alone`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `left the agent's own status "Logged Out" alone`)
 			expectStatus(t, f, a1001, StatusLoggedOut)
 			// The agent's own break later is not the bridge's either.
 			f.SetStatus(a1001, StatusOnBreak)
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 3)}), sdk.Applied, `left the agent's own status "On Break" alone`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 3)}), sdk.Applied, `left the agent's own status "On Break" alone`)
 			expectStatus(t, f, a1001, StatusOnBreak)
 			a.Close()
 		}},
 		{"available-on-demand", func(t *testing.T, f *FakeServer) {
 			a := start(t, f, f.Password, map[string]any{"available_status": StatusAvailableOnDemand})
 			f.SetStatus(a1001, StatusAvailableOnDemand)
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `set "On Break" (was "Available (On Demand)")`)
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available (On Demand)"`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `set "On Break" (was "Available (On Demand)")`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available (On Demand)"`)
 			expectStatus(t, f, a1001, StatusAvailableOnDemand)
 			a.Close()
 		}},
@@ -202,16 +161,16 @@ func TestGolden(t *testing.T) {
 			// demand: the agent gets back what the agent had.
 			a := start(t, f, f.Password, nil)
 			f.SetStatus(a1001, StatusAvailableOnDemand)
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `set "On Break" (was "Available (On Demand)")`)
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available (On Demand)" (was "On Break", set by the bridge)`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Applied, `set "On Break" (was "Available (On Demand)")`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available (On Demand)" (was "On Break", set by the bridge)`)
 			expectStatus(t, f, a1001, StatusAvailableOnDemand)
 			a.Close()
 		}},
 		{"unknown-agent", func(t *testing.T, f *FakeServer) {
 			a := start(t, f, f.Password, nil)
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-9", "9999@default", false, 1)}), sdk.Permanent, `FreeSWITCH refused "callcenter_config agent get status 9999@default": -ERR Agent not found!`)
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-8", "Agent Smith", false, 1)}), sdk.Permanent, `expected a name without spaces`)
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{{AgentID: "a-2", Version: 1}}), sdk.Ignored, `no "callcenter_agent" identity`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-9", "9999@default", false, 1)}), sdk.Permanent, `FreeSWITCH refused "callcenter_config agent get status 9999@default": -ERR Agent not found!`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-8", "Agent Smith", false, 1)}), sdk.Permanent, `expected a name without spaces`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{{AgentID: "a-2", Version: 1}}), sdk.Ignored, `no "callcenter_agent" identity`)
 			a.Close()
 		}},
 		{"reconnect", func(t *testing.T, f *FakeServer) {
@@ -219,7 +178,7 @@ func TestGolden(t *testing.T) {
 			a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)})
 			f.Drop()
 			waitFor(t, "authenticated again", func() bool { return f.Auths() == 2 && a.Health(ctx).Status == sdk.Up })
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available"`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available"`)
 			expectStatus(t, f, a1001, StatusAvailable)
 			a.Close()
 		}},
@@ -239,10 +198,10 @@ func TestGolden(t *testing.T) {
 			// before it is sent, and given back when the session ends.
 			a := start(t, f, f.Password, nil)
 			f.Set(func(f *FakeServer) { f.dropAfterSet = true })
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "ended")
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "ended")
 			expectStatus(t, f, a1001, StatusOnBreak)
 			waitFor(t, "authenticated again", func() bool { return f.Auths() == 2 && a.Health(ctx).Status == sdk.Up })
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available" (was "On Break", set by the bridge)`)
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available" (was "On Break", set by the bridge)`)
 			expectStatus(t, f, a1001, StatusAvailable)
 			a.Close()
 		}},
@@ -252,7 +211,7 @@ func TestGolden(t *testing.T) {
 			if h := a.Health(ctx); !strings.Contains(h.Message, "refused the password") || !strings.Contains(h.Message, "-ERR invalid") || strings.Contains(h.Message, "wrong") {
 				t.Fatalf("health %+v", h)
 			}
-			expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "refused the password")
+			acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "refused the password")
 			a.Close()
 			// Closed during the hour-long wait after the refusal: one
 			// attempt, no crash loop.
@@ -311,7 +270,7 @@ func TestStateFileSurvivesARestart(t *testing.T) {
 	// bridge's, and leaves it.
 	f.SetStatus(a1001, StatusOnBreak)
 	a = start(t, f, f.Password, nil)
-	expectOutcome(t, a.Reconcile(ctx, []sdk.Availability{agent("a-1", a1001, true, 3)}), sdk.Applied, `left the agent's own status "On Break" alone`)
+	acdtest.ExpectOutcome(t, a.Reconcile(ctx, []sdk.Availability{agent("a-1", a1001, true, 3)}), sdk.Applied, `left the agent's own status "On Break" alone`)
 
 	// A broken state file is a configuration error naming the field.
 	os.WriteFile(state, []byte(stateHeader+"Agent Smith\n"), 0o644)
@@ -458,14 +417,14 @@ func TestStateFileWrittenBeforeTheSet(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "fs.state")
 	a := start(t, f, f.Password, map[string]any{"state_file": state})
 	f.Set(func(f *FakeServer) { f.dropAfterSet = true })
-	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "ended")
+	acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 1)}), sdk.Retryable, "ended")
 	if b, err := os.ReadFile(state); err != nil || string(b) != stateHeader+a1001+"\tAvailable\n" {
 		t.Fatalf("state file %q %v, want %s named", b, err, a1001)
 	}
 	a.Close()
 	expectStatus(t, f, a1001, StatusOnBreak)
 	a = start(t, f, f.Password, map[string]any{"state_file": state})
-	expectOutcome(t, a.Reconcile(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available" (was "On Break", set by the bridge)`)
+	acdtest.ExpectOutcome(t, a.Reconcile(ctx, []sdk.Availability{agent("a-1", a1001, true, 2)}), sdk.Applied, `set "Available" (was "On Break", set by the bridge)`)
 	expectStatus(t, f, a1001, StatusAvailable)
 	a.Close()
 	if b, _ := os.ReadFile(state); string(b) != stateHeader {
@@ -475,7 +434,7 @@ func TestStateFileWrittenBeforeTheSet(t *testing.T) {
 	// the set) is claimed before it is sent, and no longer after.
 	a = start(t, f, f.Password, map[string]any{"state_file": state})
 	f.Set(func(f *FakeServer) { f.deleteBeforeSet = true })
-	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 3)}), sdk.Permanent, "-ERR Agent not found!")
+	acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-1", a1001, false, 3)}), sdk.Permanent, "-ERR Agent not found!")
 	if b, _ := os.ReadFile(state); string(b) != stateHeader {
 		t.Fatalf("state file after a refusal: %q", b)
 	}
@@ -500,6 +459,6 @@ func TestSameAgentTwiceInOneCall(t *testing.T) {
 	if len(rs) != 2 || rs[0].Outcome != sdk.Ignored || rs[1].Outcome != sdk.Applied || rs[1].Message != `set "On Break" (was "Available")` {
 		t.Fatalf("%+v", rs)
 	}
-	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-9", a1002, true, 2)}), sdk.Applied, `set "Available" (was "On Break", set by the bridge)`)
+	acdtest.ExpectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{agent("a-9", a1002, true, 2)}), sdk.Applied, `set "Available" (was "On Break", set by the bridge)`)
 	a.Close()
 }
