@@ -664,6 +664,22 @@ func (s *presenceServer) lookup(req *sip.Request) string {
 	return found
 }
 
+// sameURI says whether a digest uri names the Request-URI u: the same
+// scheme, user, host and port (RFC 3261 19.1.4, parameters aside).
+func sameURI(v string, u sip.Uri) bool {
+	var d sip.Uri
+	if err := sip.ParseUri(v, &d); err != nil {
+		return false
+	}
+	port := func(x sip.Uri) int {
+		if x.Port == 0 {
+			return 5060
+		}
+		return x.Port
+	}
+	return strings.EqualFold(d.Scheme, u.Scheme) && d.User == u.User && strings.EqualFold(d.Host, u.Host) && port(d) == port(u)
+}
+
 // parseEvent reads an Event header: the package and its id parameter.
 func parseEvent(v string) (event, id string, ok bool) {
 	parts := strings.Split(v, ";")
@@ -717,14 +733,22 @@ func (s *presenceServer) authorized(req *sip.Request, tx sip.ServerTransaction) 
 			s.a.count.malformed.Add(1)
 			s.a.warnf("malformed Authorization", "source", req.Source(), "error", err)
 		case cred.Realm != s.cfg.realm:
+		case !sameURI(cred.URI, req.Recipient):
+			// RFC 2617 3.2.2.5: credentials for another resource (a
+			// SUBSCRIBE for one agent replayed at another) are refused.
+			s.a.count.malformed.Add(1)
+			s.a.warnf("digest uri is not the Request-URI", "user", cred.Username, "uri", cred.URI, "request_uri", req.Recipient.String(), "source", req.Source())
+			s.respond(req, tx, 400, "Bad Request - digest uri is not the Request-URI", "")
+			return false
+		case !strings.EqualFold(cred.QOP, "auth") || cred.Cnonce == "" || cred.Nc < 1:
+			// We asked qop="auth": an answer without it (RFC 2069: no
+			// cnonce, no nonce count) is challenged again.
+			s.a.warnf("subscriber refused: digest without the qop=auth asked", "user", cred.Username, "source", req.Source())
 		default:
 			ours, st := s.checkNonce(cred.Nonce, now)
 			pass, known := s.cfg.watchers[cred.Username]
 			if ours && known {
-				chal := &digest.Challenge{Realm: s.cfg.realm, Nonce: cred.Nonce, Algorithm: cred.Algorithm}
-				if cred.QOP != "" {
-					chal.QOP = []string{cred.QOP}
-				}
+				chal := &digest.Challenge{Realm: s.cfg.realm, Nonce: cred.Nonce, Algorithm: cred.Algorithm, QOP: []string{"auth"}}
 				want, err := digest.Digest(chal, digest.Options{Method: req.Method.String(), URI: cred.URI, Username: cred.Username, Password: pass, Cnonce: cred.Cnonce, Count: cred.Nc})
 				if err == nil && subtle.ConstantTimeCompare([]byte(want.Response), []byte(cred.Response)) == 1 {
 					if !st {

@@ -7,6 +7,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -89,5 +92,53 @@ func TestServerSubscriptionCap(t *testing.T) {
 	waitFor(t, "the place freed", func() bool { return subscriptions(a) == 1 })
 	if res, err := third.Subscribe(ctx, addr, "UDP", alice, EventDialog, 60); err != nil || res.StatusCode != 200 {
 		t.Fatalf("a subscription after one ended: %v %v, want 200", res, err)
+	}
+}
+
+// TestServerDigestChecks: credentials computed for another Request-URI
+// (a SUBSCRIBE for bob's presence replayed at alice) are refused with 400
+// (RFC 2617 3.2.2.5), and a response without the qop=auth we asked for
+// (RFC 2069 style: no cnonce, no nonce count) is challenged again.
+func TestServerDigestChecks(t *testing.T) {
+	ctx := context.Background()
+	a, addr := serving(t, map[string]any{"watchers": map[string]string{"bob": "bobpw"}, "realm": "example.test"})
+	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1), item("a-2", "sip:carol@example.test", "in_session", 1)})
+	w := NewWatcher(t, "", "")
+	res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60)
+	if err != nil || res.StatusCode != 401 {
+		t.Fatalf("SUBSCRIBE without credentials: %v %v", res, err)
+	}
+	chal, err := digest.ParseChallenge(headerValue(res, "WWW-Authenticate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		uri  string
+		qop  bool
+		code int
+	}{
+		{"another Request-URI", "sip:carol@example.test", true, 400},
+		{"no qop", alice, false, 401},
+		{"right", alice, true, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := *chal
+			if !tc.qop {
+				c.QOP = nil
+			}
+			cred, err := digest.Digest(&c, digest.Options{Method: "SUBSCRIBE", URI: tc.uri, Username: "bob", Password: "bobpw", Count: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.mu.Lock()
+			w.fromTag, w.callID, w.toTag = sip.GenerateTagN(10), sip.GenerateTagN(16), ""
+			w.mu.Unlock()
+			res, err := w.do(ctx, w.request(60, "Authorization", cred.String()))
+			if err != nil || res.StatusCode != tc.code {
+				t.Fatalf("got %v %v, want %d", res, err, tc.code)
+			}
+		})
 	}
 }
