@@ -176,6 +176,11 @@ func (a auth) login(log hclog.Logger) http.HandlerFunc {
 			writeErrorField(w, http.StatusUnauthorized, "unauthenticated", "this token is not one configured in api { token ... }", "token")
 			return
 		}
+		if old, err := r.Cookie(sessionCookie); err == nil {
+			// A login replaces the browser's session: the one it had ends
+			// here rather than staying valid, unseen, until it expires.
+			a.sessions.remove(old.Value)
+		}
 		id, ss := a.sessions.create(tok.Name, tok.Role)
 		setSessionCookie(w, r, id, int(a.sessions.ttl.Seconds()))
 		log.Info("dashboard login", "token", tok.Name, "role", tok.Role, "remote", r.RemoteAddr)

@@ -223,6 +223,27 @@ func TestCookieRolesAndCSRF(t *testing.T) {
 	}
 }
 
+// Logging in again (another token in the same browser) ends the session
+// the browser had: its id is no longer taken.
+func TestLoginEndsThePreviousSession(t *testing.T) {
+	r := newLoginRig(t)
+	first := r.login(t, "lead-token")
+	resp, body := r.do(t, call{"POST", "/api/v1/login", map[string]string{"Content-Type": "application/json", csrfHeader: "1",
+		"Cookie": sessionCookie + "=" + first}, `{"token":"view-token"}`})
+	if resp.StatusCode != 200 {
+		t.Fatalf("second login: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := r.do(t, call{"GET", "/api/v1/adapters", map[string]string{"Cookie": sessionCookie + "=" + first}, ""}); resp.StatusCode != 401 {
+		t.Fatalf("the first session after the second login: %d; want 401", resp.StatusCode)
+	}
+	r.a.sessions.mu.Lock()
+	n := len(r.a.sessions.m)
+	r.a.sessions.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d sessions kept; want 1", n)
+	}
+}
+
 func TestSessionsAreBounded(t *testing.T) {
 	s := newSessions()
 	first, _ := s.create("a", "viewer")
