@@ -570,12 +570,19 @@ func (s *presenceServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction)
 		s.mu.Lock()
 		sub = s.subs[dialogKey{callID.Value(), remoteTag, localTag}]
 		s.mu.Unlock()
-		if sub == nil || sub.event != event {
+		if sub == nil || sub.event != event || sub.eventID != eventID {
+			// RFC 6665: a subscription is its dialog, its event
+			// package and the Event header's id.
 			s.respond(req, tx, 481, "Subscription does not exist", "")
 			return
 		}
 		sub.mu.Lock()
-		if cseq.SeqNo <= sub.remoteCSeq || sub.gone {
+		if sub.gone {
+			sub.mu.Unlock()
+			s.respond(req, tx, 481, "Subscription does not exist", "")
+			return
+		}
+		if cseq.SeqNo <= sub.remoteCSeq {
 			sub.mu.Unlock()
 			s.respond(req, tx, 500, "Server Internal Error - CSeq out of order", "")
 			return

@@ -142,3 +142,28 @@ func TestServerDigestChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestServerEventID: a refresh names its subscription by the Event
+// package and its id (RFC 6665); a SUBSCRIBE in the dialog with
+// another id is for no subscription we hold: 481.
+func TestServerEventID(t *testing.T) {
+	ctx := context.Background()
+	a, addr := serving(t, nil)
+	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)})
+	w := NewWatcher(t, "", "")
+	if res, err := w.Subscribe(ctx, addr, "UDP", alice, "dialog;id=blf1", 60); err != nil || res.StatusCode != 200 {
+		t.Fatal(res, err)
+	}
+	w.mu.Lock()
+	w.event = "dialog;id=blf2"
+	w.mu.Unlock()
+	if res, err := w.Refresh(ctx, 60); err != nil || res.StatusCode != 481 {
+		t.Fatalf("refresh with another id: %v %v, want 481", res, err)
+	}
+	w.mu.Lock()
+	w.event = "dialog;id=blf1"
+	w.mu.Unlock()
+	if res, err := w.Refresh(ctx, 60); err != nil || res.StatusCode != 200 {
+		t.Fatalf("refresh with the id: %v %v, want 200", res, err)
+	}
+}
