@@ -1,13 +1,10 @@
 package asterisk
 
 import (
-	"errors"
-	"fmt"
-	"net"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/check"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -68,11 +65,7 @@ const (
 
 func parseConfig(s sdk.Settings) (settingsOf, error) {
 	var c Config
-	if err := s.Decode(&c); err != nil {
-		var fe *sdk.FieldError
-		if errors.As(err, &fe) && strings.HasPrefix(fe.Message, "unknown setting") {
-			fe.Message = fmt.Sprintf("expected one of address, username, secret, queues, interface_identity, auth, timeout; got the unknown setting %q", fe.Field)
-		}
+	if err := check.Decode(s, &c, "address, username, secret, queues, interface_identity, auth, timeout"); err != nil {
 		return settingsOf{}, err
 	}
 	return c.validate()
@@ -85,17 +78,13 @@ func (c Config) Validate() error {
 }
 
 func (c Config) validate() (settingsOf, error) {
-	var errs []error
-	fail := func(field, format string, args ...any) {
-		errs = append(errs, &sdk.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
+	var errs check.Errors
+	fail := errs.Fail
 	out := settingsOf{address: c.Address, username: c.Username, secret: c.Secret, identity: DefaultIdentity, auth: AuthPlain, timeout: DefaultTimeout}
 	if c.Address == "" {
 		fail("address", `expected the AMI's host:port, like "pbx.example.com:5038"; got nothing (address is required)`)
-	} else if host, port, err := net.SplitHostPort(c.Address); err != nil || host == "" {
-		fail("address", `expected host:port, like "pbx.example.com:5038"; got %q`, c.Address)
-	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		fail("address", "expected a port from 1 to 65535 after the colon; got %q", port)
+	} else {
+		errs.Address("address", c.Address, "pbx.example.com:5038")
 	}
 	if c.Username == "" {
 		fail("username", "expected the manager.conf user name, like \"bridge\"; got nothing (username is required)")
@@ -133,15 +122,7 @@ func (c Config) validate() (settingsOf, error) {
 		}
 	}
 	if c.Timeout != nil {
-		d, err := time.ParseDuration(*c.Timeout)
-		switch {
-		case err != nil:
-			fail("timeout", `expected a duration such as "5s"; got %q`, *c.Timeout)
-		case d < MinTimeout || d > MaxTimeout:
-			fail("timeout", "expected a duration from %s to %s; got %s", MinTimeout, MaxTimeout, *c.Timeout)
-		default:
-			out.timeout = d
-		}
+		out.timeout = errs.Duration("timeout", *c.Timeout, MinTimeout, MaxTimeout, out.timeout)
 	}
-	return out, errors.Join(errs...)
+	return out, errs.Err()
 }

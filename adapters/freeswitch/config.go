@@ -1,14 +1,12 @@
 package freeswitch
 
 import (
-	"errors"
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/check"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -65,11 +63,7 @@ type settingsOf struct {
 
 func parseConfig(s sdk.Settings) (settingsOf, error) {
 	var c Config
-	if err := s.Decode(&c); err != nil {
-		var fe *sdk.FieldError
-		if errors.As(err, &fe) && strings.HasPrefix(fe.Message, "unknown setting") {
-			fe.Message = fmt.Sprintf("expected one of address, password, agent_identity, available_status, busy_status, state_file, timeout; got the unknown setting %q", fe.Field)
-		}
+	if err := check.Decode(s, &c, "address, password, agent_identity, available_status, busy_status, state_file, timeout"); err != nil {
 		return settingsOf{}, err
 	}
 	return c.validate()
@@ -82,19 +76,13 @@ func (c Config) Validate() error {
 }
 
 func (c Config) validate() (settingsOf, error) {
-	var errs []error
-	fail := func(field, format string, args ...any) {
-		errs = append(errs, &sdk.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
+	var errs check.Errors
+	fail := errs.Fail
 	out := settingsOf{address: DefaultAddress, password: c.Password, identity: DefaultIdentity,
 		available: StatusAvailable, busy: StatusOnBreak, timeout: DefaultTimeout}
 	if c.Address != nil {
 		out.address = *c.Address
-		if host, port, err := net.SplitHostPort(out.address); err != nil || host == "" {
-			fail("address", `expected host:port, like "127.0.0.1:8021"; got %q`, out.address)
-		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			fail("address", "expected a port from 1 to 65535 after the colon; got %q", port)
-		}
+		errs.Address("address", out.address, "127.0.0.1:8021")
 	}
 	switch {
 	case c.Password == "":
@@ -127,17 +115,9 @@ func (c Config) validate() (settingsOf, error) {
 		out.stateFile = *c.StateFile
 	}
 	if c.Timeout != nil {
-		d, err := time.ParseDuration(*c.Timeout)
-		switch {
-		case err != nil:
-			fail("timeout", `expected a duration such as "5s"; got %q`, *c.Timeout)
-		case d < MinTimeout || d > MaxTimeout:
-			fail("timeout", "expected a duration from %s to %s; got %s", MinTimeout, MaxTimeout, *c.Timeout)
-		default:
-			out.timeout = d
-		}
+		out.timeout = errs.Duration("timeout", *c.Timeout, MinTimeout, MaxTimeout, out.timeout)
 	}
-	return out, errors.Join(errs...)
+	return out, errs.Err()
 }
 
 // MaxAgentName is the longest agent name sent: mod_callcenter keeps names
