@@ -69,6 +69,7 @@ type subscription struct {
 	local     string   // our URI (the SUBSCRIBE's To), with our tag: NOTIFY From
 	remote    string   // the subscriber's From, with its tag: NOTIFY To
 	routes    []string // Record-Route values, in order
+	contact   string   // ours, in the 200 and every NOTIFY
 	transport string
 
 	mu         sync.Mutex // guards what follows
@@ -382,7 +383,7 @@ func (s *presenceServer) notifyRequest(sub *subscription, target sip.Uri, cseq u
 	cid := sip.CallIDHeader(sub.key.callID)
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.NOTIFY})
-	req.AppendHeader(sip.NewHeader("Contact", s.contact(sub.transport)))
+	req.AppendHeader(sip.NewHeader("Contact", sub.contact))
 	event := sub.event
 	if sub.eventID != "" {
 		event += ";id=" + sub.eventID
@@ -398,11 +399,21 @@ func (s *presenceServer) notifyRequest(sub *subscription, target sip.Uri, cseq u
 	return req
 }
 
-func (s *presenceServer) contact(transport string) string {
-	if strings.EqualFold(transport, "TCP") {
-		return fmt.Sprintf("<sip:%s;transport=tcp>", net.JoinHostPort(s.host, strconv.Itoa(s.port)))
+// contact is our Contact for a subscriber at source: where its refreshes
+// come. Listening on every address (0.0.0.0, ::), it is the address the
+// system routes to the subscriber from, never the unspecified one (a
+// phone would send its refreshes to itself).
+func (s *presenceServer) contact(transport, source string) string {
+	host := s.host
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if l := localIPFor(source); l != "" {
+			host = l
+		}
 	}
-	return fmt.Sprintf("<sip:%s>", net.JoinHostPort(s.host, strconv.Itoa(s.port)))
+	if strings.EqualFold(transport, "TCP") {
+		return fmt.Sprintf("<sip:%s;transport=tcp>", net.JoinHostPort(host, strconv.Itoa(s.port)))
+	}
+	return fmt.Sprintf("<sip:%s>", net.JoinHostPort(host, strconv.Itoa(s.port)))
 }
 
 func (s *presenceServer) do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
@@ -611,7 +622,7 @@ func (s *presenceServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction)
 		toHdr := to.Value() + ";tag=" + localTag
 		sub = &subscription{
 			key: dialogKey{callID.Value(), remoteTag, localTag}, aor: aor, event: event, eventID: eventID,
-			local: toHdr, remote: from.Value(), target: *c.Address.Clone(), transport: req.Transport(),
+			local: toHdr, remote: from.Value(), target: *c.Address.Clone(), transport: req.Transport(), contact: s.contact(req.Transport(), req.Source()),
 			remoteCSeq: cseq.SeqNo, expiresAt: time.Now().Add(time.Duration(expires) * time.Second),
 		}
 		for _, rr := range req.GetHeaders("Record-Route") {
@@ -636,7 +647,7 @@ func (s *presenceServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction)
 		}
 		s.mu.Unlock()
 	}
-	s.respond(req, tx, 200, "OK", localTag, sip.NewHeader("Expires", strconv.Itoa(expires)), sip.NewHeader("Contact", s.contact(req.Transport())))
+	s.respond(req, tx, 200, "OK", localTag, sip.NewHeader("Expires", strconv.Itoa(expires)), sip.NewHeader("Contact", sub.contact))
 	s.kick(sub)
 }
 

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -165,5 +166,31 @@ func TestServerEventID(t *testing.T) {
 	w.mu.Unlock()
 	if res, err := w.Refresh(ctx, 60); err != nil || res.StatusCode != 200 {
 		t.Fatalf("refresh with the id: %v %v, want 200", res, err)
+	}
+}
+
+// TestServerContactOnAnyAddress: listening on 0.0.0.0, the Contact of the
+// 200 and of each NOTIFY (where the subscriber sends its refreshes) is the
+// address the subscriber reaches, not 0.0.0.0 (a phone would send its
+// refreshes to itself).
+func TestServerContactOnAnyAddress(t *testing.T) {
+	ctx := context.Background()
+	a, addr := serving(t, map[string]any{"listen": "0.0.0.0:0"})
+	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)})
+	_, port, _ := net.SplitHostPort(addr)
+	w := NewWatcher(t, "", "")
+	res, err := w.Subscribe(ctx, "127.0.0.1:"+port, "UDP", alice, EventPresence, 60)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatal(res, err)
+	}
+	if got, want := headerValue(res, "Contact"), "<sip:127.0.0.1:"+port+">"; got != want {
+		t.Fatalf("200's Contact %q, want %q", got, want)
+	}
+	n := w.WaitNotify(t, "the first NOTIFY", 0, func(Notify) bool { return true })
+	if want := "<sip:127.0.0.1:" + port + ">"; n.Contact != want {
+		t.Fatalf("NOTIFY's Contact %q, want %q", n.Contact, want)
+	}
+	if res, err := w.Refresh(ctx, 60); err != nil || res.StatusCode != 200 {
+		t.Fatalf("refresh to the Contact: %v %v", res, err)
 	}
 }

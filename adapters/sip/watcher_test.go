@@ -57,6 +57,7 @@ type Notify struct {
 	FromTag   string
 	CallID    string
 	RequestTo string
+	Contact   string
 	Routes    []string
 }
 
@@ -104,7 +105,7 @@ func (w *Watcher) Stop() {
 }
 
 func (w *Watcher) onNotify(req *sip.Request, tx sip.ServerTransaction) {
-	n := Notify{Event: headerValue(req, "Event"), State: headerValue(req, "Subscription-State"), Type: headerValue(req, "Content-Type"), Body: string(req.Body()), RequestTo: req.Recipient.String()}
+	n := Notify{Event: headerValue(req, "Event"), State: headerValue(req, "Subscription-State"), Type: headerValue(req, "Content-Type"), Body: string(req.Body()), RequestTo: req.Recipient.String(), Contact: headerValue(req, "Contact")}
 	if c := req.CSeq(); c != nil {
 		n.CSeq = c.SeqNo
 	}
