@@ -77,7 +77,7 @@ type subscription struct {
 	cseq       uint32     // ours, for NOTIFY
 	remoteCSeq uint32
 	expiresAt  time.Time
-	version    uint64 // dialog-info version, per subscription
+	version    uint64 // the next dialog-info version, per subscription
 	pending    bool   // a NOTIFY with the current state is wanted
 	running    bool   // a worker is sending for this subscription
 	terminate  string // non-empty: the next NOTIFY is the last, with this reason
@@ -318,10 +318,12 @@ func (s *presenceServer) notify(sub *subscription) {
 	var body []byte
 	ctype := TypePIDF
 	if sub.event == EventDialog {
-		sub.version++
 		ctype = TypeDialogInfo
 		if known {
+			// RFC 4235 4.1: versions start at 0 and grow by one with
+			// each document sent to this subscriber.
 			body = BuildDialogInfo(dialogInfoOf(sub.aor, av, sub.version, tupleID(sub.aor)))
+			sub.version++
 		}
 	} else if known {
 		body = BuildPIDF(presenceOf(sub.aor, av, s.cfg.busyActivity), tupleID(sub.aor))

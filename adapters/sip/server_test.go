@@ -112,12 +112,12 @@ func TestServerDialogInfo(t *testing.T) {
 	}
 	n := w.WaitNotify(t, "dialog-info", 0, func(Notify) bool { return true })
 	d, err := ParseDialogInfo([]byte(n.Body))
-	if err != nil || !d.Busy() || d.Version != 1 || n.Type != TypeDialogInfo || n.Event != "dialog;id=blf1" {
+	if err != nil || !d.Busy() || d.Version != 0 || n.Type != TypeDialogInfo || n.Event != "dialog;id=blf1" {
 		t.Fatalf("NOTIFY %+v: %+v %v", n, d, err)
 	}
 	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 2)})
 	n = w.WaitNotify(t, "dialog-info", 1, func(Notify) bool { return true })
-	if d, err = ParseDialogInfo([]byte(n.Body)); err != nil || d.Busy() || d.Version != 2 {
+	if d, err = ParseDialogInfo([]byte(n.Body)); err != nil || d.Busy() || d.Version != 1 {
 		t.Fatalf("NOTIFY %+v: %+v %v", n, d, err)
 	}
 }
