@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/acdbridge/acdbridge/adapters/internal/lines"
 )
 
 // BannerPrefix starts the line Asterisk sends first on every AMI
@@ -63,30 +65,10 @@ func (m Message) Bytes() []byte {
 // ErrMalformed is wrapped by every error about bytes that are not AMI.
 var ErrMalformed = errors.New("malformed AMI message")
 
-// readLine reads one line without its "\r\n" (or "\n"), refusing one longer
-// than maxLineBytes. At the end of input it returns io.EOF when nothing was
-// read and io.ErrUnexpectedEOF when a line was cut.
-func readLine(r *bufio.Reader) (string, error) {
-	var line []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		line = append(line, chunk...)
-		if len(line) > maxLineBytes {
-			return "", fmt.Errorf("%w: expected a line of at most %d bytes, got a longer one", ErrMalformed, maxLineBytes)
-		}
-		switch {
-		case err == nil:
-			line = bytes.TrimSuffix(line[:len(line)-1], []byte("\r"))
-			return string(line), nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case errors.Is(err, io.EOF) && len(line) > 0:
-			return "", fmt.Errorf("%w: expected a line ended by \\r\\n, got %q and the end of the connection", ErrMalformed, truncate(string(line), 60))
-		default:
-			return "", err
-		}
-	}
-}
+// amiLine reads the lines of AMI messages: "\r\n" or "\n" ends each.
+var amiLine = lines.Reader{Max: maxLineBytes, Malformed: ErrMalformed, Cut: ErrMalformed, Ending: `a line ended by \r\n`}
+
+func readLine(r *bufio.Reader) (string, error) { return amiLine.Read(r) }
 
 // ReadBanner reads the line Asterisk greets with and returns the AMI
 // protocol version in it ("11.0.0").
@@ -97,7 +79,7 @@ func ReadBanner(r *bufio.Reader) (string, error) {
 	}
 	v, ok := strings.CutPrefix(line, BannerPrefix)
 	if !ok || v == "" {
-		return "", fmt.Errorf("%w: expected the banner %q followed by a version, got %q: is this an Asterisk Manager Interface port?", ErrMalformed, BannerPrefix, truncate(line, 60))
+		return "", fmt.Errorf("%w: expected the banner %q followed by a version, got %q: is this an Asterisk Manager Interface port?", ErrMalformed, BannerPrefix, lines.Truncate(line, 60))
 	}
 	return v, nil
 }
@@ -128,18 +110,11 @@ func ReadMessage(r *bufio.Reader) (Message, error) {
 		}
 		key, value, ok := strings.Cut(line, ":")
 		if !ok || key == "" || strings.ContainsAny(key, " \t") {
-			return nil, fmt.Errorf("%w: expected a \"Key: Value\" line, got %q", ErrMalformed, truncate(line, 60))
+			return nil, fmt.Errorf("%w: expected a \"Key: Value\" line, got %q", ErrMalformed, lines.Truncate(line, 60))
 		}
 		// One space follows the colon; the value keeps any other
 		// (and any colon: "Device: Queue:support_pause_...").
 		value = strings.TrimPrefix(value, " ")
 		m = append(m, Header{Key: key, Value: value})
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/acdbridge/acdbridge/adapters/internal/lines"
 )
 
 // AuthError is the event socket refusing this client: a wrong password
@@ -74,7 +76,7 @@ func dial(ctx context.Context, addr, password string, timeout time.Duration) (*c
 	case TypeRudeRejection:
 		return fail(&AuthError{Address: addr, ACL: true, Reply: strings.TrimRight(string(f.Body), "\n")})
 	default:
-		return fail(fmt.Errorf("%w: expected \"Content-Type: %s\" from %s, got %q: is this FreeSWITCH's event socket port?", ErrMalformed, TypeAuthRequest, addr, truncate(string(f.Bytes()), 60)))
+		return fail(fmt.Errorf("%w: expected \"Content-Type: %s\" from %s, got %q: is this FreeSWITCH's event socket port?", ErrMalformed, TypeAuthRequest, addr, lines.Truncate(string(f.Bytes()), 60)))
 	}
 	if _, err := nc.Write([]byte("auth " + password + "\n\n")); err != nil {
 		return fail(fmt.Errorf("sending auth to %s: %w", addr, err))
@@ -89,7 +91,7 @@ func dial(ctx context.Context, addr, password string, timeout time.Duration) (*c
 	case f.ContentType() == TypeCommandReply && strings.HasPrefix(reply, "-ERR"):
 		return fail(&AuthError{Address: addr, Reply: reply})
 	default:
-		return fail(fmt.Errorf("%w: expected \"Content-Type: %s\" with \"Reply-Text: +OK accepted\" from %s, got %q", ErrMalformed, TypeCommandReply, addr, truncate(string(f.Bytes()), 80)))
+		return fail(fmt.Errorf("%w: expected \"Content-Type: %s\" with \"Reply-Text: +OK accepted\" from %s, got %q", ErrMalformed, TypeCommandReply, addr, lines.Truncate(string(f.Bytes()), 80)))
 	}
 	_ = nc.SetDeadline(time.Time{})
 	c := &conn{c: nc, addr: addr, done: make(chan struct{})}

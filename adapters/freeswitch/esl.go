@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/acdbridge/acdbridge/adapters/internal/lines"
 )
 
 // Content types FreeSWITCH's mod_event_socket sends (Content-Type header).
@@ -75,30 +77,10 @@ func (f Frame) Bytes() []byte {
 // ErrMalformed is wrapped by every error about bytes that are not ESL.
 var ErrMalformed = errors.New("malformed event socket frame")
 
-// readLine reads one line without its "\n" (or "\r\n"), refusing one
-// longer than maxLineBytes. At the end of input it returns io.EOF when
-// nothing was read, and an error when a line was cut.
-func readLine(r *bufio.Reader) (string, error) {
-	var line []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		line = append(line, chunk...)
-		if len(line) > maxLineBytes {
-			return "", fmt.Errorf("%w: expected a line of at most %d bytes, got a longer one", ErrMalformed, maxLineBytes)
-		}
-		switch {
-		case err == nil:
-			line = bytes.TrimSuffix(line[:len(line)-1], []byte("\r"))
-			return string(line), nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case errors.Is(err, io.EOF) && len(line) > 0:
-			return "", fmt.Errorf("%w: expected a header line ended by \\n, got %q and the end of the connection", io.ErrUnexpectedEOF, truncate(string(line), 60))
-		default:
-			return "", err
-		}
-	}
-}
+// eslLine reads the lines of event socket messages: "\r\n" or "\n" ends each.
+var eslLine = lines.Reader{Max: maxLineBytes, Malformed: ErrMalformed, Cut: io.ErrUnexpectedEOF, Ending: `a header line ended by \n`}
+
+func readLine(r *bufio.Reader) (string, error) { return eslLine.Read(r) }
 
 // ReadFrame reads one frame: header lines up to an empty line, then a body
 // of Content-Length bytes when that header is there. Empty lines before a
@@ -126,7 +108,7 @@ func ReadFrame(r *bufio.Reader) (Frame, error) {
 		}
 		key, value, ok := strings.Cut(line, ":")
 		if !ok || key == "" || strings.ContainsAny(key, " \t") {
-			return Frame{}, fmt.Errorf("%w: expected a \"Key: Value\" line, got %q", ErrMalformed, truncate(line, 60))
+			return Frame{}, fmt.Errorf("%w: expected a \"Key: Value\" line, got %q", ErrMalformed, lines.Truncate(line, 60))
 		}
 		f.Headers = append(f.Headers, Header{Key: key, Value: strings.TrimPrefix(value, " ")})
 	}
@@ -136,7 +118,7 @@ func ReadFrame(r *bufio.Reader) (Frame, error) {
 	}
 	n, err := strconv.Atoi(cl)
 	if err != nil || n < 0 || n > MaxBody || strings.HasPrefix(cl, "+") {
-		return Frame{}, fmt.Errorf("%w: expected Content-Length to be a number of bytes from 0 to %d, got %q", ErrMalformed, MaxBody, truncate(cl, 30))
+		return Frame{}, fmt.Errorf("%w: expected Content-Length to be a number of bytes from 0 to %d, got %q", ErrMalformed, MaxBody, lines.Truncate(cl, 30))
 	}
 	// Read as the bytes come, not into a buffer of the size announced.
 	body, err := io.ReadAll(io.LimitReader(r, int64(n)))
@@ -148,13 +130,6 @@ func ReadFrame(r *bufio.Reader) (Frame, error) {
 	}
 	f.Body = body
 	return f, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // Agent statuses of mod_callcenter (its AGENT_STATUS_CHART; "Unknown" is
@@ -205,7 +180,7 @@ func ParseStatus(command string, body []byte) (string, error) {
 			return st, nil
 		}
 	}
-	return "", fmt.Errorf("%w: expected the agent's status (%s) in the answer to %q, got %q", ErrMalformed, strings.Join(Statuses, ", "), command, truncate(string(body), 60))
+	return "", fmt.Errorf("%w: expected the agent's status (%s) in the answer to %q, got %q", ErrMalformed, strings.Join(Statuses, ", "), command, lines.Truncate(string(body), 60))
 }
 
 // ParseOK reads the body of the api/response to "callcenter_config agent
@@ -216,7 +191,7 @@ func ParseOK(command string, body []byte) error {
 		return err
 	}
 	if strings.TrimSuffix(string(body), "\n") != "+OK" {
-		return fmt.Errorf("%w: expected \"+OK\" in the answer to %q, got %q", ErrMalformed, command, truncate(string(body), 60))
+		return fmt.Errorf("%w: expected \"+OK\" in the answer to %q, got %q", ErrMalformed, command, lines.Truncate(string(body), 60))
 	}
 	return nil
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/acdbridge/acdbridge/adapters/internal/ledger"
+	"github.com/acdbridge/acdbridge/adapters/internal/lines"
 	"github.com/acdbridge/acdbridge/adapters/internal/link"
 	"github.com/acdbridge/acdbridge/adapters/internal/reconnect"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
@@ -394,7 +395,7 @@ func readState(path string) (map[string]string, error) {
 func parseState(path string, b []byte) (map[string]string, error) {
 	const fix = "check state_file, or delete the file to start without state (the breaks the bridge holds are then left to the agents)"
 	if !bytes.HasPrefix(b, []byte(stateHeader)) {
-		return nil, fmt.Errorf("%s: expected the adapter's state file, starting with the line %q; got %q: %s", path, strings.TrimSuffix(stateHeader, "\n"), truncate(string(b), 60), fix)
+		return nil, fmt.Errorf("%s: expected the adapter's state file, starting with the line %q; got %q: %s", path, strings.TrimSuffix(stateHeader, "\n"), lines.Truncate(string(b), 60), fix)
 	}
 	owned := map[string]string{}
 	rest := b[len(stateHeader):]
@@ -402,7 +403,7 @@ func parseState(path string, b []byte) (map[string]string, error) {
 		return owned, nil
 	}
 	if !bytes.HasSuffix(rest, []byte("\n")) {
-		return nil, fmt.Errorf("%s: expected each line to end with a newline; got a file cut short, ending with %q: %s", path, truncate(string(rest[bytes.LastIndexByte(rest, '\n')+1:]), 60), fix)
+		return nil, fmt.Errorf("%s: expected each line to end with a newline; got a file cut short, ending with %q: %s", path, lines.Truncate(string(rest[bytes.LastIndexByte(rest, '\n')+1:]), 60), fix)
 	}
 	for i, line := range strings.Split(string(rest[:len(rest)-1]), "\n") {
 		name, restore, _ := strings.Cut(line, "\t")
@@ -412,7 +413,7 @@ func parseState(path string, b []byte) (map[string]string, error) {
 		case name == "":
 			err = errors.New("expected an agent name, got an empty line")
 		case restore != StatusAvailable && restore != StatusAvailableOnDemand:
-			err = fmt.Errorf("expected the agent name, a tab and %q or %q (the status to give back), got %q", StatusAvailable, StatusAvailableOnDemand, truncate(line, 60))
+			err = fmt.Errorf("expected the agent name, a tab and %q or %q (the status to give back), got %q", StatusAvailable, StatusAvailableOnDemand, lines.Truncate(line, 60))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w: %s", path, i+2, err, fix)
