@@ -109,6 +109,7 @@ func TestFiringAlertsReplayedOnStart(t *testing.T) {
 	firing := []monitors.Alert{
 		{Rule: "a", Queue: "q1", Status: monitors.Firing, Severity: "warning", Labels: map[string]string{"queue": "q1"}, StartsAt: start},
 		{Rule: "b", Queue: "q2", Status: monitors.Resolved, Severity: "warning", Labels: map[string]string{"queue": "q2"}, StartsAt: start, EndsAt: start},
+		{Rule: "c", Status: monitors.Firing, Severity: "info", StartsAt: start},
 	}
 	ds := &desiredState{m: map[string]availability.Desired{}}
 	w := newWorker(t, "alerts", ds, NewMetrics(prometheus.NewRegistry()), func(o *Options) {
@@ -142,7 +143,60 @@ func TestFiringAlertsReplayedOnStart(t *testing.T) {
 		got = append(got, a.Rule+":"+a.Status)
 	}
 	first.mu.Unlock()
-	if len(got) < 2 || got[0] != "a:firing" || got[len(got)-1] != "c:firing" || slices.Contains(got, "b:resolved") {
+	if len(got) < 3 || got[0] != "a:firing" || got[len(got)-1] != "c:firing" || slices.Contains(got, "b:resolved") {
 		t.Errorf("the adapter got %v: want a:firing first, then the event c:firing, and never the resolved b", got)
+	}
+}
+
+// A firing alert that waited in the stream and no longer fires (it
+// resolved since, or the bridge restarted and its rules decided anew) is
+// not handed to the adapter: Alertmanager's adapter would resend it for
+// ever, since no resolution of it may ever come. Firing alerts that still
+// fire, and resolutions, are handed over.
+func TestStaleFiringAlertNotHandedOver(t *testing.T) {
+	start := time.Date(2026, 3, 2, 9, 14, 5, 0, time.UTC)
+	now := []monitors.Alert{{Rule: "a", Queue: "q1", Status: monitors.Firing, Severity: "warning", StartsAt: start.Add(time.Minute)}}
+	taker := &alertTaker{}
+	conn, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{sdk.PluginName: &sdk.Plugin{Impl: taker}})
+	t.Cleanup(func() { conn.Close() })
+	raw, err := conn.Dispense(sdk.PluginName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := &desiredState{m: map[string]availability.Desired{}}
+	w := newWorker(t, "alerts", ds, NewMetrics(prometheus.NewRegistry()), func(o *Options) {
+		o.EventsOnly = true
+		o.Firing = func() []monitors.Alert { return now }
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Run(ctx, func(context.Context) (Instance, error) { return grpcInstance{raw.(sdk.Client)}, nil })
+	ev := func(a monitors.Alert) bus.Event {
+		return bus.Event{Kind: bus.KindAlert, Subject: bus.AlertSubject(a.Rule), Alert: a}
+	}
+	events := []monitors.Alert{
+		{Rule: "a", Queue: "q1", Status: monitors.Firing, StartsAt: start},                                   // an earlier firing of a: stale
+		{Rule: "a", Queue: "q1", Status: monitors.Resolved, StartsAt: start, EndsAt: start.Add(time.Second)}, // its resolution: handed over
+		{Rule: "a", Queue: "q1", Status: monitors.Firing, StartsAt: start.Add(time.Minute)},                  // fires now: handed over
+		{Rule: "a", Queue: "q2", Status: monitors.Firing, StartsAt: start.Add(time.Minute)},                  // another queue: stale
+		{Rule: "gone", Queue: "q1", Status: monitors.Firing, StartsAt: start.Add(time.Minute)},               // a rule the bridge no longer has
+	}
+	eventually(t, "the adapter to run", func() bool { return w.HandleEvent(ctx, ev(events[0])) == nil })
+	taker.mu.Lock()
+	taker.got = nil // the replay of what fires now
+	taker.mu.Unlock()
+	for i, a := range events {
+		if err := w.HandleEvent(ctx, ev(a)); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+	}
+	taker.mu.Lock()
+	defer taker.mu.Unlock()
+	var got []string
+	for _, a := range taker.got {
+		got = append(got, a.Rule+":"+a.Status+":"+a.StartsAt.Format("15:04:05"))
+	}
+	if want := []string{"a:resolved:09:14:05", "a:firing:09:15:05"}; !slices.Equal(got, want) {
+		t.Errorf("the adapter got %v, want %v", got, want)
 	}
 }

@@ -503,6 +503,12 @@ func (w *Worker) HandleEvent(ctx context.Context, ev bus.Event) error {
 		}
 		r, err = inst.HandleSession(cctx, s)
 	case bus.KindAlert:
+		if w.noLongerFiring(ev.Alert) {
+			w.log.Info("a firing alert that no longer fires is not handed to the adapter (it resolved since, or the bridge restarted)",
+				"rule", ev.Alert.Rule, "key", ev.Alert.Key(), "starts_at", ev.Alert.StartsAt)
+			w.m.events.Inc()
+			return nil
+		}
 		r, err = inst.HandleAlert(cctx, alertForAdapter(ev.Alert))
 	default:
 		return fmt.Errorf("%w: no delivery of %q events to adapters yet", bus.ErrPermanent, ev.Kind)
@@ -553,6 +559,25 @@ func sleep(ctx context.Context, d time.Duration) bool {
 func alertForAdapter(a monitors.Alert) sdk.Alert {
 	return sdk.Alert{Rule: a.Rule, Status: string(a.Status), Severity: a.Severity,
 		Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt, EndsAt: a.EndsAt}
+}
+
+// noLongerFiring says whether a firing alert from the stream is no longer
+// among the alerts firing now (Options.Firing). Such an event waited in
+// the stream (the adapter was retrying, or the bridge stopped): if the
+// alert resolved since, its resolution follows in the stream; if the bridge
+// restarted, no resolution will ever come. Either way an adapter that
+// resends what fires (Alertmanager's) must not learn it, or it would
+// resend it for ever.
+func (w *Worker) noLongerFiring(a monitors.Alert) bool {
+	if a.Status != monitors.Firing || w.opts.Firing == nil {
+		return false
+	}
+	for _, f := range w.opts.Firing() {
+		if f.Rule == a.Rule && f.Key() == a.Key() && f.StartsAt.UnixMilli() == a.StartsAt.UnixMilli() {
+			return false
+		}
+	}
+	return true
 }
 
 // replayFiring hands a freshly started adapter the alerts firing now. It
