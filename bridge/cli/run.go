@@ -16,6 +16,7 @@ import (
 func newRunCmd() *cobra.Command {
 	var file, logFormat, logLevel string
 	var summary time.Duration
+	var memLimit string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the bridge",
@@ -25,7 +26,10 @@ availability, and publish it on NATS.
 Without --config it runs on embedded defaults: an in-process simulator as the
 source, an embedded NATS server with JetStream under ./data, and metrics,
 health and readiness on 127.0.0.1:8080. The console shows each availability
-change and a periodic summary.`,
+change and a periodic summary.
+
+ACDBRIDGE_PPROF=127.0.0.1:6060 (a loopback address only) serves Go's
+profiling endpoints under /debug/pprof/ there; it is off unless set.`,
 		Example: `  acdbridge run
   acdbridge run --config configs/remote-source.hcl`,
 		Args: cobra.NoArgs,
@@ -41,6 +45,16 @@ change and a periodic summary.`,
 					return errors.New(file + " is not valid")
 				}
 			}
+			limit, err := applyMemoryLimit(memLimit, cmd.Flags().Changed("memory-limit"))
+			if err != nil {
+				return err
+			}
+			log.Debug("Go soft memory limit", "bytes", limit)
+			stopPprof, err := startPprof(log)
+			if err != nil {
+				return err
+			}
+			defer stopPprof()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			b, err := runtime.New(runtime.Options{Config: cfg, Logger: log, Registry: reg, Console: cmd.OutOrStdout(), SummaryEvery: summary})
@@ -57,5 +71,6 @@ change and a periodic summary.`,
 	fl.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
 	fl.DurationVar(&summary, "summary-every", 30*time.Second, "how often the console prints a summary")
+	fl.StringVar(&memLimit, "memory-limit", "256MiB", "soft memory limit for the Go runtime (e.g. 512MiB; 0 for none); GOMEMLIMIT, when set, wins over the default")
 	return cmd
 }

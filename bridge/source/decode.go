@@ -390,22 +390,11 @@ type queuesSnapshot struct {
 	queues []monitors.Queue
 }
 
-// decodeAgents decodes and checks the body of GET /v1/monitors/agents.
+// decodeAgents decodes and checks the body of GET /v1/monitors/agents
+// held in memory; the poll itself decodes as it reads (decodeAgentsFrom).
 // Errors are *PayloadError.
 func decodeAgents(body []byte) (agentsSnapshot, error) {
-	var w wireAgentsSnapshot
-	if err := decodeBody(body, &w); err != nil {
-		return agentsSnapshot{}, err
-	}
-	seq, asOf, err := stamp(w.Sequence, w.AsOf)
-	if err != nil {
-		return agentsSnapshot{}, err
-	}
-	agents, err := convertAgents(w.Agents)
-	if err != nil {
-		return agentsSnapshot{}, err
-	}
-	return agentsSnapshot{seq: seq, asOf: asOf, agents: agents}, nil
+	return decodeAgentsFrom(bytes.NewReader(body))
 }
 
 // decodeQueues decodes and checks the body of GET /v1/monitors/queues.

@@ -88,14 +88,32 @@ func (c *Client) get(ctx context.Context, endpoint, target string) ([]byte, time
 // getAt is get for a call whose path, for messages, is given (a session's
 // path carries its id).
 func (c *Client) getAt(ctx context.Context, endpoint, path, target string) ([]byte, time.Time, error) {
+	var body []byte
+	received, err := c.getWith(ctx, endpoint, path, target, func(r io.Reader) error {
+		var err error
+		body, err = io.ReadAll(r)
+		return err
+	})
+	if err != nil {
+		return nil, received, err
+	}
+	return body, received, nil
+}
+
+// getWith fetches one snapshot as get does, but hands a 200's body to
+// decode as it arrives instead of reading it whole first. decode sees at
+// most the payload limit; a failure of its reader (the connection cut, the
+// per-request timeout) is returned as a transport failure, whatever decode
+// made of it. A body over the limit is KindTooLarge whatever decode says.
+func (c *Client) getWith(ctx context.Context, endpoint, path, target string, decode func(io.Reader) error) (time.Time, error) {
 	if err := c.limiter.Wait(ctx); err != nil {
-		return nil, time.Time{}, fmt.Errorf("GET %s: wait for the rate limit: %w", path, err)
+		return time.Time{}, fmt.Errorf("GET %s: wait for the rate limit: %w", path, err)
 	}
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, target, nil)
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("GET %s: %w", path, err)
+		return time.Time{}, fmt.Errorf("GET %s: %w", path, err)
 	}
 	c.setHeaders(req, "application/json")
 	start := time.Now()
@@ -104,33 +122,74 @@ func (c *Client) getAt(ctx context.Context, endpoint, path, target string) ([]by
 		c.m.duration.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
 		c.m.requests.WithLabelValues(endpoint, "error").Inc()
 		if rctx.Err() != nil && ctx.Err() == nil {
-			return nil, time.Time{}, fmt.Errorf("GET %s: the source did not answer within %s (Timeout): %w", path, c.cfg.Timeout, err)
+			return time.Time{}, fmt.Errorf("GET %s: the source did not answer within %s (Timeout): %w", path, c.cfg.Timeout, err)
 		}
-		return nil, time.Time{}, fmt.Errorf("GET %s: %w", path, err)
+		return time.Time{}, fmt.Errorf("GET %s: %w", path, err)
 	}
 	defer resp.Body.Close()
-	body, err := readBody(resp, c.maxPayload)
+	at := "GET " + path
+	readFailed := func(err error) error {
+		if rctx.Err() != nil && ctx.Err() == nil {
+			return fmt.Errorf("GET %s: the source did not send the whole answer within %s (Timeout): %w", path, c.cfg.Timeout, err)
+		}
+		return fmt.Errorf("GET %s: read the answer: %w", path, err)
+	}
+	var ctErr *PayloadError
+	if resp.StatusCode == http.StatusOK {
+		ctErr = checkContentType(resp.Header.Get("Content-Type"), "application/json", nil)
+	}
+	if resp.StatusCode != http.StatusOK || ctErr != nil {
+		// An error status, or a 200 of the wrong type that may carry an
+		// error body: read it whole, as small as it should be.
+		body, err := readBody(resp, c.maxPayload)
+		received := time.Now()
+		c.m.duration.WithLabelValues(endpoint).Observe(received.Sub(start).Seconds())
+		c.m.requests.WithLabelValues(endpoint, strconv.Itoa(resp.StatusCode)).Inc()
+		if err != nil {
+			return time.Time{}, readFailed(err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return time.Time{}, statusError(path, resp, body)
+		}
+		if len(body) > c.maxPayload {
+			return time.Time{}, &PayloadError{Kind: KindTooLarge, Where: at, Err: fmt.Errorf("expected at most %d bytes, got more", c.maxPayload)}
+		}
+		pe := checkContentType(resp.Header.Get("Content-Type"), "application/json", body)
+		pe.Where = at
+		return time.Time{}, pe
+	}
+	body := &countingReader{r: &readErr{r: io.LimitReader(resp.Body, int64(c.maxPayload)+1)}}
+	derr := decode(body)
+	if derr != nil {
+		// Read what decode left (within the limit) to tell a body over
+		// the limit from one that is merely bad.
+		_, _ = io.Copy(io.Discard, body)
+	}
 	received := time.Now()
 	c.m.duration.WithLabelValues(endpoint).Observe(received.Sub(start).Seconds())
-	c.m.requests.WithLabelValues(endpoint, strconv.Itoa(resp.StatusCode)).Inc()
-	if err != nil {
-		if rctx.Err() != nil && ctx.Err() == nil {
-			return nil, time.Time{}, fmt.Errorf("GET %s: the source did not send the whole answer within %s (Timeout): %w", path, c.cfg.Timeout, err)
-		}
-		return nil, time.Time{}, fmt.Errorf("GET %s: read the answer: %w", path, err)
+	c.m.requests.WithLabelValues(endpoint, "200").Inc()
+	if rerr := body.r.(*readErr).err; rerr != nil {
+		return time.Time{}, readFailed(rerr)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, time.Time{}, statusError(path, resp, body)
+	if body.n > int64(c.maxPayload) {
+		return time.Time{}, &PayloadError{Kind: KindTooLarge, Where: at, Err: fmt.Errorf("expected at most %d bytes, got more", c.maxPayload)}
 	}
-	where := "GET " + path
-	if len(body) > c.maxPayload {
-		return nil, time.Time{}, &PayloadError{Kind: KindTooLarge, Where: where, Err: fmt.Errorf("expected at most %d bytes, got more", c.maxPayload)}
+	if derr != nil {
+		return time.Time{}, where(derr, at)
 	}
-	if err := checkContentType(resp.Header.Get("Content-Type"), "application/json", body); err != nil {
-		err.Where = where
-		return nil, time.Time{}, err
-	}
-	return body, received, nil
+	return received, nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // checkContentType checks a 200's content type. A JSON error body sent with
@@ -155,14 +214,21 @@ func checkContentType(got, want string, body []byte) *PayloadError {
 	return &PayloadError{Kind: KindContentType, Err: fmt.Errorf("expected Content-Type %s, got %s", want, truncate(got, 100))}
 }
 
-// fetchAgents polls GET /v1/monitors/agents.
-func (c *Client) fetchAgents(ctx context.Context) (agentsSnapshot, time.Time, error) {
-	body, received, err := c.get(ctx, endpointAgents, c.agentsURL)
+// fetchAgents polls GET /v1/monitors/agents; rows is the size of the
+// last table, 0 when there was none.
+// The table is decoded as it arrives (decodeAgentsFrom), never held whole.
+func (c *Client) fetchAgents(ctx context.Context, rows int) (agentsSnapshot, time.Time, error) {
+	var s agentsSnapshot
+	received, err := c.getWith(ctx, endpointAgents, pathAgents, c.agentsURL, func(r io.Reader) error {
+		var err error
+		// Room for the last table and a little more.
+		s, err = decodeAgentsSized(r, rows+rows/8)
+		return err
+	})
 	if err != nil {
 		return agentsSnapshot{}, received, err
 	}
-	s, err := decodeAgents(body)
-	return s, received, where(err, "GET "+pathAgents)
+	return s, received, nil
 }
 
 // fetchQueues polls GET /v1/monitors/queues.

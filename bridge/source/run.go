@@ -20,6 +20,8 @@ type runner struct {
 	c   *Client
 	out chan<- Update
 
+	agentRows int // the size of the last agent table, to size the next one
+
 	// What the client knows of the source's sequence.
 	synced     bool   // tables were sent in this Run
 	resume     uint64 // the stream's resume point: the last event id seen, or the first tables' sequence
@@ -188,7 +190,7 @@ func (r *runner) failed(what string, err error) {
 // poll takes both snapshots and sends them as tables.
 func (r *runner) poll(ctx context.Context) {
 	c := r.c
-	agents, aRecv, err := c.fetchAgents(ctx)
+	agents, aRecv, err := c.fetchAgents(ctx, r.agentRows)
 	var queues queuesSnapshot
 	var qRecv time.Time
 	if err == nil {
@@ -212,6 +214,7 @@ func (r *runner) poll(ctx context.Context) {
 	r.pollBackoff.reset()
 	r.pollOK = true
 	r.lastPoll = time.Now()
+	r.agentRows = len(agents.agents)
 
 	// The first tables of a Run, and tables whose sequence went backwards
 	// (the source restarted, and its counter with it), replace everything.
