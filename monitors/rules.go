@@ -214,6 +214,9 @@ func compile(r Rule) (*compiled, *RuleError) {
 		if slices.Contains(reservedLabels, k) {
 			return nil, r.fail("labels", fmt.Sprintf("label %q is set by the bridge; the reserved names are %s", k, strings.Join(reservedLabels, ", ")))
 		}
+		if r.Labels[k] == "" {
+			return nil, r.fail("labels", fmt.Sprintf("label %q: expected a value, got an empty string (an empty label is no label: Alertmanager drops it)", k))
+		}
 	}
 	for _, q := range r.Queues {
 		if q == "" {

@@ -399,6 +399,7 @@ func TestRuleErrors(t *testing.T) {
 		{"bad name", Rule{Name: "bad name", Queues: []string{"q"}, When: "waiting > 1"}, "name", "expected a letter"},
 		{"reserved label", Rule{Name: "r", Queues: []string{"q"}, When: "waiting > 1", Labels: map[string]string{"queue": "x"}}, "labels", "set by the bridge"},
 		{"bad label", Rule{Name: "r", Queues: []string{"q"}, When: "waiting > 1", Labels: map[string]string{"a-b": "x"}}, "labels", "label \"a-b\""},
+		{"empty label", Rule{Name: "r", Queues: []string{"q"}, When: "waiting > 1", Labels: map[string]string{"team": ""}}, "labels", "label \"team\": expected a value"},
 		{"bad severity", Rule{Name: "r", Queues: []string{"q"}, When: "waiting > 1", Severity: "LOUD!"}, "severity", "lower-case"},
 		{"negative for", Rule{Name: "r", Queues: []string{"q"}, When: "waiting > 1", For: -1}, "for", "0 or more"},
 		{"annotation unknown variable", Rule{Name: "r", Queues: []string{"q"}, When: "waiting > 1", Annotations: map[string]string{"summary": "${rating}"}}, "annotations.summary", `there is no "rating"`},
