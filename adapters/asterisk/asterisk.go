@@ -153,8 +153,8 @@ func (a *Adapter) keepAlive(ctx context.Context, c *conn, cfg settingsOf) error 
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-c.done:
-			return c.closed()
+		case <-c.Done():
+			return c.Closed()
 		case <-t.C:
 			if _, _, err := c.do(ctx, Message{{"Action", "Ping"}}, cfg.timeout); err != nil {
 				c.close(err)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/acdbridge/acdbridge/adapters/internal/link"
 )
 
 // ActionError is Asterisk's "Response: Error" to an action: the action was
@@ -43,10 +45,8 @@ type conn struct {
 
 	wmu sync.Mutex // one writer at a time
 
-	mu      sync.Mutex
-	pending map[string]*call
-	err     error // why the connection ended
-	done    chan struct{}
+	link.Ending // its Mu guards pending too
+	pending     map[string]*call
 }
 
 // call is one action waiting for its answer.
@@ -74,7 +74,7 @@ func dial(ctx context.Context, addr, username, secret, auth string, timeout time
 		return nil, "", fmt.Errorf("AMI at %s: %w", addr, err)
 	}
 	_ = nc.SetReadDeadline(time.Time{})
-	c := &conn{c: nc, nextID: nextID, pending: map[string]*call{}, done: make(chan struct{})}
+	c := &conn{c: nc, nextID: nextID, pending: map[string]*call{}}
 	go c.read(r)
 	login := Message{{"Action", "Login"}, {"Username", username}, {"Secret", secret}, {"Events", "off"}}
 	if auth == AuthMD5 {
@@ -103,25 +103,16 @@ func dial(ctx context.Context, addr, username, secret, auth string, timeout time
 
 // close ends the connection; pending and later actions fail with err.
 func (c *conn) close(err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err != nil {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if !c.EndLocked(err) {
 		return
 	}
-	c.err = err
 	c.c.Close()
 	for id, cl := range c.pending {
 		delete(c.pending, id)
 		close(cl.done)
 	}
-	close(c.done)
-}
-
-// closed is why the connection ended; nil while it is open.
-func (c *conn) closed() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
 }
 
 func (c *conn) read(r *bufio.Reader) {
@@ -137,8 +128,8 @@ func (c *conn) read(r *bufio.Reader) {
 
 // dispatch hands m to the action whose ActionID it carries.
 func (c *conn) dispatch(m Message) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
 	id := m.Get("ActionID")
 	cl := c.pending[id]
 	if cl == nil {
@@ -170,13 +161,13 @@ func (c *conn) do(ctx context.Context, action Message, timeout time.Duration) (M
 	name := action.Get("Action")
 	msg := append(Message{action[0], {"ActionID", id}}, action[1:]...)
 	cl := &call{action: name, done: make(chan struct{})}
-	c.mu.Lock()
-	if c.err != nil {
-		c.mu.Unlock()
-		return nil, nil, c.err
+	c.Mu.Lock()
+	if err := c.ClosedLocked(); err != nil {
+		c.Mu.Unlock()
+		return nil, nil, err
 	}
 	c.pending[id] = cl
-	c.mu.Unlock()
+	c.Mu.Unlock()
 
 	c.wmu.Lock()
 	_ = c.c.SetWriteDeadline(time.Now().Add(timeout))
@@ -202,9 +193,9 @@ func (c *conn) do(ctx context.Context, action Message, timeout time.Duration) (M
 		c.close(err)
 		return nil, nil, err
 	}
-	c.mu.Lock()
-	resp, events, cerr := cl.resp, cl.events, c.err
-	c.mu.Unlock()
+	c.Mu.Lock()
+	resp, events, cerr := cl.resp, cl.events, c.ClosedLocked()
+	c.Mu.Unlock()
 	if resp == nil {
 		return nil, nil, fmt.Errorf("expected an answer to %s, got none: %w", name, cerr)
 	}

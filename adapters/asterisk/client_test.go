@@ -207,7 +207,7 @@ func TestForeignEventsInsideAList(t *testing.T) {
 			"EVENT: QueueMember\r\nQUEUE: support\r\nNAME: agent1001\r\nLOCATION: Local/1001@agents\r\nPAUSED: 1\r\nPAUSEDREASON: remote-support: since 10:02\r\nACTIONID: t-2\r\n\r\n"+
 			"Event: QueueStatusComplete\r\nActionID: t-2\r\nEventList: Complete\r\nListItems: 1\r\n\r\n")
 	}()
-	c := &conn{c: client, nextID: counter(), pending: map[string]*call{}, done: make(chan struct{})}
+	c := &conn{c: client, nextID: counter(), pending: map[string]*call{}}
 	r := bufio.NewReader(client)
 	if _, err := ReadBanner(r); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acdbridge/acdbridge/adapters/internal/lines"
+	"github.com/acdbridge/acdbridge/adapters/internal/link"
 )
 
 // AuthError is the event socket refusing this client: a wrong password
@@ -40,10 +41,8 @@ type conn struct {
 
 	wmu sync.Mutex // sending and queueing, so that both keep one order
 
-	mu      sync.Mutex
-	waiting []*call
-	err     error // why the connection ended
-	done    chan struct{}
+	link.Ending // its Mu guards waiting too
+	waiting     []*call
 }
 
 // call is one command waiting for its reply.
@@ -94,32 +93,23 @@ func dial(ctx context.Context, addr, password string, timeout time.Duration) (*c
 		return fail(fmt.Errorf("%w: expected \"Content-Type: %s\" with \"Reply-Text: +OK accepted\" from %s, got %q", ErrMalformed, TypeCommandReply, addr, lines.Truncate(string(f.Bytes()), 80)))
 	}
 	_ = nc.SetDeadline(time.Time{})
-	c := &conn{c: nc, addr: addr, done: make(chan struct{})}
+	c := &conn{c: nc, addr: addr}
 	go c.read(r)
 	return c, nil
 }
 
 // close ends the connection; waiting and later commands fail with err.
 func (c *conn) close(err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err != nil {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if !c.EndLocked(err) {
 		return
 	}
-	c.err = err
 	c.c.Close()
 	for _, cl := range c.waiting {
 		close(cl.done)
 	}
 	c.waiting = nil
-	close(c.done)
-}
-
-// closed is why the connection ended; nil while it is open.
-func (c *conn) closed() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
 }
 
 func (c *conn) read(r *bufio.Reader) {
@@ -131,9 +121,9 @@ func (c *conn) read(r *bufio.Reader) {
 		}
 		switch t := f.ContentType(); t {
 		case TypeAPIResponse, TypeCommandReply:
-			c.mu.Lock()
+			c.Mu.Lock()
 			if len(c.waiting) == 0 {
-				c.mu.Unlock()
+				c.Mu.Unlock()
 				c.close(fmt.Errorf("%w: %s from %s answered no command", ErrMalformed, t, c.addr))
 				return
 			}
@@ -141,7 +131,7 @@ func (c *conn) read(r *bufio.Reader) {
 			c.waiting = c.waiting[1:]
 			cl.reply, cl.ok = f, true
 			close(cl.done)
-			c.mu.Unlock()
+			c.Mu.Unlock()
 		case TypeDisconnectNotice:
 			c.close(fmt.Errorf("FreeSWITCH closed the event socket at %s: %q", c.addr, strings.TrimRight(string(f.Body), "\n")))
 			return
@@ -159,14 +149,13 @@ func (c *conn) send(command string, timeout time.Duration) (*call, error) {
 	cl := &call{command: command, done: make(chan struct{})}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.mu.Lock()
-	if c.err != nil {
-		err := c.err
-		c.mu.Unlock()
+	c.Mu.Lock()
+	if err := c.ClosedLocked(); err != nil {
+		c.Mu.Unlock()
 		return nil, err
 	}
 	c.waiting = append(c.waiting, cl)
-	c.mu.Unlock()
+	c.Mu.Unlock()
 	_ = c.c.SetWriteDeadline(time.Now().Add(timeout))
 	if _, err := c.c.Write([]byte(command + "\n\n")); err != nil {
 		err = fmt.Errorf("sending %q to %s: %w", command, c.addr, err)
@@ -193,10 +182,10 @@ func (c *conn) wait(ctx context.Context, cl *call, timeout time.Duration) (Frame
 	case <-ctx.Done():
 		return Frame{}, fmt.Errorf("waiting for an answer to %q (it may still be carried out): %w", cl.command, ctx.Err())
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
 	if !cl.ok {
-		return Frame{}, fmt.Errorf("expected an answer to %q, got none: %w", cl.command, c.err)
+		return Frame{}, fmt.Errorf("expected an answer to %q, got none: %w", cl.command, c.ClosedLocked())
 	}
 	return cl.reply, nil
 }

@@ -155,9 +155,9 @@ func TestClientErrors(t *testing.T) {
 			}
 			defer c.close(errors.New("done"))
 			if tc.name == "a reply to no command" {
-				<-c.done // closed by the reader: no command was sent
-				if !strings.Contains(c.closed().Error(), tc.api) {
-					t.Fatalf("closed: %v, want %q", c.closed(), tc.api)
+				<-c.Done() // closed by the reader: no command was sent
+				if !strings.Contains(c.Closed().Error(), tc.api) {
+					t.Fatalf("closed: %v, want %q", c.Closed(), tc.api)
 				}
 				return
 			}
@@ -168,9 +168,9 @@ func TestClientErrors(t *testing.T) {
 				t.Fatal("no error")
 			}
 			if !strings.Contains(err.Error(), tc.api) {
-				<-c.done
-				if !strings.Contains(c.closed().Error(), tc.api) {
-					t.Fatalf("api: %v (closed: %v), want %q", err, c.closed(), tc.api)
+				<-c.Done()
+				if !strings.Contains(c.Closed().Error(), tc.api) {
+					t.Fatalf("api: %v (closed: %v), want %q", err, c.Closed(), tc.api)
 				}
 			}
 		})
@@ -270,7 +270,7 @@ func TestAbandonedReplyGoesToItsCommand(t *testing.T) {
 	if err != nil || string(body) != "Available" {
 		t.Fatalf("second command: %q %v, want its own reply \"Available\"", body, err)
 	}
-	if err := c.closed(); err != nil {
+	if err := c.Closed(); err != nil {
 		t.Fatalf("the connection was closed: %v", err)
 	}
 }

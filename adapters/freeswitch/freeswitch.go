@@ -144,14 +144,14 @@ func (a *Adapter) serve(ctx context.Context, c *conn, cfg settingsOf) error {
 			}
 			return nil
 		},
-		Closed: c.closed,
+		Closed: c.Closed,
 		Up:     "authenticated to the FreeSWITCH event socket at " + cfg.address,
 		Wait: func() error {
 			select {
 			case <-ctx.Done():
-			case <-c.done:
+			case <-c.Done():
 			}
-			return c.closed()
+			return c.Closed()
 		},
 		Bye: func() { c.exit(cfg.timeout) },
 	})

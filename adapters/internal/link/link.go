@@ -259,3 +259,50 @@ func Unreachable(items []sdk.Availability, err error, skip func(sdk.Availability
 	}
 	return out
 }
+
+// Ending is a connection's end: why it ended, set once, and a channel
+// closed then. Its Mu guards the embedding connection's calls too, so that
+// ending the connection and failing its calls is one step. The zero value
+// is an open connection's.
+type Ending struct {
+	Mu   sync.Mutex
+	err  error
+	done chan struct{}
+}
+
+// Done is closed once the connection has ended.
+func (e *Ending) Done() <-chan struct{} {
+	e.Mu.Lock()
+	defer e.Mu.Unlock()
+	return e.doneLocked()
+}
+
+func (e *Ending) doneLocked() chan struct{} {
+	if e.done == nil {
+		e.done = make(chan struct{})
+	}
+	return e.done
+}
+
+// EndLocked records err (not nil) as why the connection ended and closes
+// Done, unless it has ended already: then it reports false. The caller
+// holds Mu; on true it closes the connection and fails its calls before
+// letting go of Mu.
+func (e *Ending) EndLocked(err error) bool {
+	if e.err != nil {
+		return false
+	}
+	e.err = err
+	close(e.doneLocked())
+	return true
+}
+
+// Closed is why the connection ended; nil while it is open.
+func (e *Ending) Closed() error {
+	e.Mu.Lock()
+	defer e.Mu.Unlock()
+	return e.err
+}
+
+// ClosedLocked is Closed for a caller that holds Mu.
+func (e *Ending) ClosedLocked() error { return e.err }

@@ -210,3 +210,28 @@ func TestUnreachable(t *testing.T) {
 		})
 	}
 }
+
+// A connection ends once: the first reason stays, Done is closed then and
+// not before.
+func TestEnding(t *testing.T) {
+	var e Ending
+	select {
+	case <-e.Done():
+		t.Fatal("done while open")
+	default:
+	}
+	if e.Closed() != nil {
+		t.Fatal("closed while open")
+	}
+	first := errors.New("lost")
+	e.Mu.Lock()
+	ended, again := e.EndLocked(first), e.EndLocked(errors.New("later"))
+	e.Mu.Unlock()
+	if !ended || again {
+		t.Fatalf("ended %v, again %v", ended, again)
+	}
+	<-e.Done()
+	if e.Closed() != first || e.ClosedLocked() != first {
+		t.Fatalf("closed %v", e.Closed())
+	}
+}
