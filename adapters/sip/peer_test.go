@@ -511,7 +511,7 @@ func (p *Peer) notify(s *peerSub, state string) {
 
 var reasons = map[int]string{202: "Accepted", 302: "Moved Temporarily", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 407: "Proxy Authentication Required",
 	408: "Request Timeout", 412: "Conditional Request Failed", 415: "Unsupported Media Type", 423: "Interval Too Brief", 489: "Bad Event",
-	500: "Server Internal Error", 503: "Service Unavailable"}
+	480: "Temporarily Unavailable", 486: "Busy Here", 500: "Server Internal Error", 503: "Service Unavailable", 504: "Server Time-out"}
 
 // md5hex is used by tests computing digests by hand.
 func md5hex(s string) string {

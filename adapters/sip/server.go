@@ -700,6 +700,22 @@ func sameURI(v string, u sip.Uri) bool {
 	return strings.EqualFold(d.Scheme, u.Scheme) && d.User == u.User && strings.EqualFold(d.Host, u.Host) && port(d) == port(u)
 }
 
+// ourAddress says whether a digest uri names this server rather than an
+// agent: no user part, our port (and our host, unless we listen on every
+// address).
+func (s *presenceServer) ourAddress(v string) bool {
+	var d sip.Uri
+	if err := sip.ParseUri(v, &d); err != nil || d.User != "" {
+		return false
+	}
+	port := d.Port
+	if port == 0 {
+		port = 5060
+	}
+	ip := net.ParseIP(s.host)
+	return port == s.port && (strings.EqualFold(d.Host, s.host) || ip != nil && ip.IsUnspecified())
+}
+
 // parseEvent reads an Event header: the package and its id parameter.
 func parseEvent(v string) (event, id string, ok bool) {
 	parts := strings.Split(v, ";")
@@ -753,9 +769,11 @@ func (s *presenceServer) authorized(req *sip.Request, tx sip.ServerTransaction) 
 			s.a.count.malformed.Add(1)
 			s.a.warnf("malformed Authorization", "source", req.Source(), "error", err)
 		case cred.Realm != s.cfg.realm:
-		case !sameURI(cred.URI, req.Recipient):
+		case !sameURI(cred.URI, req.Recipient) && !s.ourAddress(cred.URI):
 			// RFC 2617 3.2.2.5: credentials for another resource (a
 			// SUBSCRIBE for one agent replayed at another) are refused.
+			// A uri naming this server (sip:host:port, as sipp and UAs
+			// that see us as their proxy send) is taken, as Kamailio does.
 			s.a.count.malformed.Add(1)
 			s.a.warnf("digest uri is not the Request-URI", "user", cred.Username, "uri", cred.URI, "request_uri", req.Recipient.String(), "source", req.Source())
 			s.respond(req, tx, 400, "Bad Request - digest uri is not the Request-URI", "")

@@ -98,7 +98,8 @@ func TestServerSubscriptionCap(t *testing.T) {
 
 // TestServerDigestChecks: credentials computed for another Request-URI
 // (a SUBSCRIBE for bob's presence replayed at alice) are refused with 400
-// (RFC 2617 3.2.2.5), and a response without the qop=auth we asked for
+// (RFC 2617 3.2.2.5), credentials naming this server (sip:host:port, as
+// sipp sends them) are taken, and a response without the qop=auth we asked for
 // (RFC 2069 style: no cnonce, no nonce count) is challenged again.
 func TestServerDigestChecks(t *testing.T) {
 	ctx := context.Background()
@@ -109,6 +110,7 @@ func TestServerDigestChecks(t *testing.T) {
 	if err != nil || res.StatusCode != 401 {
 		t.Fatalf("SUBSCRIBE without credentials: %v %v", res, err)
 	}
+	host, _, _ := net.SplitHostPort(addr)
 	chal, err := digest.ParseChallenge(headerValue(res, "WWW-Authenticate"))
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +122,8 @@ func TestServerDigestChecks(t *testing.T) {
 		code int
 	}{
 		{"another Request-URI", "sip:carol@example.test", true, 400},
+		{"another port of ours", "sip:" + net.JoinHostPort(host, "1"), true, 400},
+		{"our address (sipp's uri)", "sip:" + addr, true, 200},
 		{"no qop", alice, false, 401},
 		{"right", alice, true, 200},
 	}
