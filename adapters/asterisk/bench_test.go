@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -47,17 +48,5 @@ func BenchmarkReconcile5000(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer a.Close()
-	items := make([]sdk.Availability, n)
-	b.ResetTimer()
-	for v := uint64(1); b.Loop(); v++ {
-		for i := range items {
-			items[i] = agent(fmt.Sprintf("a-%d", i), fmt.Sprintf("PJSIP/%d", 10000+i), v%2 == 0, v)
-		}
-		for _, r := range a.Reconcile(context.Background(), items) {
-			if r.Outcome != sdk.Applied {
-				b.Fatalf("%+v", r)
-			}
-		}
-	}
-	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/reconcile")
+	acdtest.BenchReconcile(b, a, n, "interface", func(i int) string { return fmt.Sprintf("PJSIP/%d", 10000+i) })
 }

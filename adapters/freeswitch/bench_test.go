@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -52,18 +53,7 @@ func BenchmarkReconcile5000(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer a.Close()
-	items := make([]sdk.Availability, n)
-	for v := uint64(1); b.Loop(); v++ {
-		for i := range items {
-			items[i] = agent(fmt.Sprintf("a-%d", i), fmt.Sprintf("%d@default", 10000+i), v%2 == 0, v)
-		}
-		for _, r := range a.Reconcile(context.Background(), items) {
-			if r.Outcome != sdk.Applied {
-				b.Fatalf("%+v", r)
-			}
-		}
-	}
-	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/reconcile")
+	acdtest.BenchReconcile(b, a, n, "callcenter_agent", func(i int) string { return fmt.Sprintf("%d@default", 10000+i) })
 }
 
 // BenchmarkSetAvailabilityStateFile is one SetAvailability of one agent

@@ -94,6 +94,12 @@ func TestClientErrors(t *testing.T) {
 		buf := make([]byte, 64)
 		_, _ = c.Read(buf)
 	}
+	// accept greets, reads the auth command and accepts it.
+	accept := func(c net.Conn) {
+		c.Write(authRequest())
+		readAuth(c)
+		c.Write(commandReply("+OK accepted"))
+	}
 	tests := []struct {
 		name   string
 		script func(c net.Conn)
@@ -105,37 +111,27 @@ func TestClientErrors(t *testing.T) {
 		{"acl", func(c net.Conn) { c.Write(rudeRejection()) }, "refused this host", ""},
 		{"closed after the greeting", func(c net.Conn) { c.Write(authRequest()) }, "reading the answer to auth", ""},
 		{"no reply to api", func(c net.Conn) {
-			c.Write(authRequest())
-			readAuth(c)
-			c.Write(commandReply("+OK accepted"))
+			accept(c)
 			time.Sleep(time.Second)
 		}, "", "expected an answer to \"api callcenter_config agent get status 1001@default\""},
 		{"disconnect notice", func(c net.Conn) {
-			c.Write(authRequest())
-			readAuth(c)
-			c.Write(commandReply("+OK accepted"))
+			accept(c)
 			c.Write(disconnectNotice("The system is being shut down.\n"))
 			time.Sleep(time.Second)
 		}, "", "FreeSWITCH closed the event socket"},
 		{"a reply to no command", func(c net.Conn) {
-			c.Write(authRequest())
-			readAuth(c)
-			c.Write(commandReply("+OK accepted"))
+			accept(c)
 			c.Write(apiResponse("+OK\n"))
 			time.Sleep(time.Second)
 		}, "", "answered no command"},
 		{"a command/reply to an api command", func(c net.Conn) {
-			c.Write(authRequest())
-			readAuth(c)
-			c.Write(commandReply("+OK accepted"))
+			accept(c)
 			readAuth(c)
 			c.Write(commandReply("-ERR command not found"))
 			time.Sleep(time.Second)
 		}, "", "expected Content-Type: api/response"},
 		{"a body cut short", func(c net.Conn) {
-			c.Write(authRequest())
-			readAuth(c)
-			c.Write(commandReply("+OK accepted"))
+			accept(c)
 			readAuth(c)
 			c.Write([]byte("Content-Type: api/response\nContent-Length: 8\n\nOn"))
 		}, "", "expected a body of 8 bytes"},

@@ -232,3 +232,21 @@ func ExpectOutcome(t *testing.T, rs []sdk.Result, want sdk.Outcome, msg string) 
 		t.Fatalf("results %+v, want one %s with a message containing %q", rs, want, msg)
 	}
 }
+
+// BenchReconcile runs one Reconcile of n agents a round, all busy, then
+// all available, in turn; the identity named identity of agent i is
+// value(i). Every result must be applied. It reports s/reconcile.
+func BenchReconcile(b *testing.B, a sdk.AvailabilityAdapter, n int, identity string, value func(i int) string) {
+	items := make([]sdk.Availability, n)
+	for v := uint64(1); b.Loop(); v++ {
+		for i := range items {
+			items[i] = Agent(fmt.Sprintf("a-%d", i), identity, value(i), v%2 == 0, v)
+		}
+		for _, r := range a.Reconcile(context.Background(), items) {
+			if r.Outcome != sdk.Applied {
+				b.Fatalf("%+v", r)
+			}
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/reconcile")
+}
