@@ -208,13 +208,24 @@ func (s *presenceServer) set(it sdk.Availability) sdk.Result {
 		s.end(ended, "noresource")
 		return *skip
 	}
+	av := availabilityOf(it)
 	st := s.agents[aor]
+	if st != nil && st.av == av {
+		// Nothing the documents show changed (a reconcile, a SIGHUP, a
+		// new version with the same state and reason): no NOTIFY storm.
+		s.byID[it.AgentID] = aor
+		n := len(st.subs)
+		s.mu.Unlock()
+		s.end(ended, "noresource")
+		res.Outcome, res.Message = sdk.Applied, fmt.Sprintf("%s; unchanged, no NOTIFY to %d subscription(s)", describe(av), n)
+		return res
+	}
 	if st == nil {
 		st = &agentState{aor: aor, subs: map[*subscription]struct{}{}}
 		s.agents[aor] = st
 	}
 	s.byID[it.AgentID] = aor
-	st.av = availabilityOf(it)
+	st.av = av
 	subs := make([]*subscription, 0, len(st.subs))
 	for sub := range st.subs {
 		subs = append(subs, sub)
@@ -224,7 +235,7 @@ func (s *presenceServer) set(it sdk.Availability) sdk.Result {
 	for _, sub := range subs {
 		s.kick(sub)
 	}
-	res.Outcome, res.Message = sdk.Applied, fmt.Sprintf("%s; notifying %d subscription(s)", describe(st.av), len(subs))
+	res.Outcome, res.Message = sdk.Applied, fmt.Sprintf("%s; notifying %d subscription(s)", describe(av), len(subs))
 	return res
 }
 

@@ -198,3 +198,25 @@ func TestServerContactOnAnyAddress(t *testing.T) {
 		t.Fatalf("refresh to the Contact: %v %v", res, err)
 	}
 }
+
+// TestServerOnlyChanges: a reconcile (or a new version) that shows the
+// same state and reason sends no NOTIFY: the next NOTIFY, CSeq 2, is the
+// next real change. (A SIGHUP reconciles every agent: without this, every
+// subscriber got a NOTIFY saying nothing new.)
+func TestServerOnlyChanges(t *testing.T) {
+	ctx := context.Background()
+	a, addr := serving(t, nil)
+	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)})
+	w := NewWatcher(t, "", "")
+	if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60); err != nil || res.StatusCode != 200 {
+		t.Fatal(res, err)
+	}
+	w.WaitNotify(t, "the first NOTIFY", 0, func(Notify) bool { return true })
+	expectOutcome(t, a.Reconcile(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "unchanged, no NOTIFY to 1 subscription(s)")
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 2)}), sdk.Applied, "unchanged")
+	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 3)}), sdk.Applied, "notifying 1 subscription(s)")
+	n := w.WaitNotify(t, "the change", 1, func(Notify) bool { return true })
+	if n.CSeq != 2 || !availableIn(t, n) {
+		t.Fatalf("NOTIFY %+v after two unchanged updates, want CSeq 2 showing the agent available", n)
+	}
+}
