@@ -373,11 +373,7 @@ func (a *Adapter) Reconcile(ctx context.Context, desired []sdk.Availability) []s
 
 // unreachable answers items while there is no AMI session (cerr says why).
 func (a *Adapter) unreachable(cfg settingsOf, items []sdk.Availability, cerr error, reconcile bool) []sdk.Result {
-	var skip func(sdk.Availability) *sdk.Result
-	if cfg.timeout != 0 { // configured
-		skip = func(it sdk.Availability) *sdk.Result { _, r := a.take(cfg, it, reconcile); return r }
-	}
-	return link.Unreachable(items, cerr, skip)
+	return link.Unreachable(items, cerr, cfg.timeout != 0, func(it sdk.Availability) *sdk.Result { _, r := a.take(cfg, it, reconcile); return r })
 }
 
 // converge brings each item's member to its desired state from one

@@ -2,7 +2,6 @@ package asterisk
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"path/filepath"
 	"strings"
@@ -50,18 +49,11 @@ func start(t *testing.T, f *FakeServer, secret string, extra map[string]any) *Ad
 	t.Helper()
 	a := New(hclog.NewNullLogger())
 	a.keepalive, a.minBackoff, a.maxBackoff, a.authBackoff = time.Hour, 10*time.Millisecond, 50*time.Millisecond, time.Hour
-	s := map[string]any{"address": f.Addr(), "username": "bridge", "secret": secret, "timeout": "2s"}
-	for k, v := range extra {
-		s[k] = v
-	}
-	js, _ := json.Marshal(s)
-	if err := a.Configure(context.Background(), sdk.Settings{Instance: "pbx", JSON: js}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	wait := ""
 	if secret == f.Secret {
-		waitFor(t, "logged in", func() bool { return a.Health(context.Background()).Status == sdk.Up })
+		wait = "logged in"
 	}
+	acdtest.Start(t, a, map[string]any{"address": f.Addr(), "username": "bridge", "secret": secret, "timeout": "2s"}, extra, wait)
 	return a
 }
 

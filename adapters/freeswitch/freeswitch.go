@@ -273,11 +273,7 @@ func (a *Adapter) apply(ctx context.Context, items []sdk.Availability, reconcile
 	a.link.Op.Lock()
 	defer a.link.Op.Unlock()
 	if cerr != nil {
-		var skip func(sdk.Availability) *sdk.Result
-		if cfg.timeout != 0 { // configured
-			skip = func(it sdk.Availability) *sdk.Result { _, r := a.take(cfg, it, reconcile); return r }
-		}
-		return link.Unreachable(items, cerr, skip)
+		return link.Unreachable(items, cerr, cfg.timeout != 0, func(it sdk.Availability) *sdk.Result { _, r := a.take(cfg, it, reconcile); return r })
 	}
 	return a.process(ctx, c, cfg, items, reconcile)
 }

@@ -2,7 +2,6 @@ package freeswitch
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"maps"
@@ -73,20 +72,13 @@ func start(t *testing.T, f *FakeServer, password string, extra map[string]any) *
 	t.Helper()
 	a := New(hclog.NewNullLogger())
 	a.minBackoff, a.maxBackoff, a.authBackoff = 10*time.Millisecond, 50*time.Millisecond, time.Hour
-	s := map[string]any{"address": f.Addr(), "password": password, "timeout": "2s"}
-	for k, v := range extra {
-		s[k] = v
-	}
-	js, _ := json.Marshal(s)
-	if err := a.Configure(context.Background(), sdk.Settings{Instance: "pbx", JSON: js}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
 	acl := false
 	f.Set(func(f *FakeServer) { acl = f.acl })
+	wait := ""
 	if password == f.Password && !acl {
-		waitFor(t, "authenticated", func() bool { return a.Health(context.Background()).Status == sdk.Up })
+		wait = "authenticated"
 	}
+	acdtest.Start(t, a, map[string]any{"address": f.Addr(), "password": password, "timeout": "2s"}, extra, wait)
 	return a
 }
 

@@ -2,8 +2,8 @@
 // freeswitch) share: the TCP side of their in-process fake servers, the
 // test binary that serves the adapter as a plugin process, and the checks
 // of README, configuration errors and results that each adapter's tests
-// make. Only tests import it; it imports only plugins/sdk and
-// the standard library.
+// make. Only tests import it; it imports only plugins/sdk,
+// internal/testutil and the standard library.
 package acdtest
 
 import (
@@ -16,7 +16,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -249,4 +251,22 @@ func BenchReconcile(b *testing.B, a sdk.AvailabilityAdapter, n int, identity str
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/reconcile")
+}
+
+// Start configures a with settings and extra (extra's win) for the
+// instance "pbx", closes it at t's end, and, unless wait is "", waits
+// until its health is up (wait names that state in a failure).
+func Start(t *testing.T, a Closer, settings, extra map[string]any, wait string) {
+	t.Helper()
+	for k, v := range extra {
+		settings[k] = v
+	}
+	js, _ := json.Marshal(settings)
+	if err := a.Configure(context.Background(), sdk.Settings{Instance: "pbx", JSON: js}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if wait != "" {
+		testutil.WaitFor(t, wait, 5*time.Second, 2*time.Millisecond, func() bool { return a.Health(context.Background()).Status == sdk.Up })
+	}
 }

@@ -245,13 +245,13 @@ func (l *Link[C, S]) Session(ctx context.Context) (*C, S, error) {
 }
 
 // Unreachable answers items when there is no connection (err says why):
-// each is worth retrying, unless skip (nil when not configured) says why
-// it is skipped anyway.
-func Unreachable(items []sdk.Availability, err error, skip func(sdk.Availability) *sdk.Result) []sdk.Result {
+// each is worth retrying, unless the adapter is configured and skip says
+// why it is skipped anyway.
+func Unreachable(items []sdk.Availability, err error, configured bool, skip func(sdk.Availability) *sdk.Result) []sdk.Result {
 	out := make([]sdk.Result, len(items))
 	for i, it := range items {
 		out[i] = sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Retryable, Message: err.Error()}
-		if skip != nil {
+		if configured {
 			if r := skip(it); r != nil {
 				out[i] = *r
 			}

@@ -183,22 +183,22 @@ func TestUnreachable(t *testing.T) {
 		return &sdk.Result{AgentID: "b", Version: 2, Outcome: sdk.Ignored, Message: "stale"}
 	}
 	cases := []struct {
-		name string
-		skip func(sdk.Availability) *sdk.Result
-		want []sdk.Result
+		name       string
+		configured bool
+		want       []sdk.Result
 	}{
-		{"not configured", nil, []sdk.Result{
+		{"not configured", false, []sdk.Result{
 			{AgentID: "a", Version: 1, Outcome: sdk.Retryable, Message: "no connection"},
 			{AgentID: "b", Version: 2, Outcome: sdk.Retryable, Message: "no connection"},
 		}},
-		{"skipped", skipB, []sdk.Result{
+		{"skipped", true, []sdk.Result{
 			{AgentID: "a", Version: 1, Outcome: sdk.Retryable, Message: "no connection"},
 			{AgentID: "b", Version: 2, Outcome: sdk.Ignored, Message: "stale"},
 		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Unreachable(items, down, tc.skip)
+			got := Unreachable(items, down, tc.configured, skipB)
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %+v", got)
 			}
