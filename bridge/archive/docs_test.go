@@ -54,8 +54,8 @@ func TestSchemaDocNamesEveryColumn(t *testing.T) {
 				}
 			}
 		}
-		if tables != 6 {
-			t.Errorf("%s: found %d CREATE TABLE statements, expected 6", driver, tables)
+		if tables != 7 {
+			t.Errorf("%s: found %d CREATE TABLE statements, expected 7", driver, tables)
 		}
 	}
 }

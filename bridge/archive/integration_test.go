@@ -25,7 +25,7 @@ func openFresh(t *testing.T, driver, env string) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, table := range []string{"session_fields", "session_events", "surveys", "recordings", "sync_state", "sessions", "goose_db_version"} {
+	for _, table := range []string{"session_fields", "session_events", "surveys", "recordings", "sync_state", "session_outbox", "sessions", "goose_db_version"} {
 		if _, err := st.DB().ExecContext(ctx, "DROP TABLE IF EXISTS "+table); err != nil {
 			t.Fatal(err)
 		}

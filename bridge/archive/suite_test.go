@@ -232,6 +232,29 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) *Store) {
 		}
 	})
 
+	t.Run("outbox", func(t *testing.T) {
+		st := open(t)
+		if q, err := st.Queued(ctx); err != nil || len(q) != 0 {
+			t.Fatalf("a new archive's outbox: %v, %v", q, err)
+		}
+		if err := st.Enqueue(ctx, []string{"s-b", "s-a", "s-b"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Enqueue(ctx, []string{"s-a", "s-c"}); err != nil { // again: harmless
+			t.Fatal(err)
+		}
+		q, err := st.Queued(ctx)
+		if err != nil || strings.Join(q, ",") != "s-b,s-a,s-c" && strings.Join(q, ",") != "s-a,s-b,s-c" {
+			t.Fatalf("queued %v, %v; want s-a, s-b, s-c", q, err)
+		}
+		if err := st.Dequeue(ctx, []string{"s-a", "s-none", "s-c"}); err != nil {
+			t.Fatal(err)
+		}
+		if q, err := st.Queued(ctx); err != nil || strings.Join(q, ",") != "s-b" {
+			t.Fatalf("after a dequeue: %v, %v; want s-b", q, err)
+		}
+	})
+
 	t.Run("not found", func(t *testing.T) {
 		st := open(t)
 		if _, err := st.Get(ctx, "s-none"); !errors.Is(err, ErrNotFound) {

@@ -63,6 +63,7 @@ type Bridge struct {
 	workers []*dispatch.Worker // one per adapter instance; set before the loop starts
 	dir     *directory.Directory
 	syncer  *sessions.Syncer // real-time archiving (sessions.go); nil when off
+	archive *sessions.Syncer // the syncer whose records flush publishes (sessions.go); nil without archiving
 	stream  *api.Stream      // the dashboard's; flush touches it (dashboard.go)
 	dash    *dashboard
 	alerts  *alerting // threshold rules (alerts.go); set once at start
@@ -482,6 +483,7 @@ func (b *Bridge) flush(ctx context.Context) {
 			break
 		}
 	}
+	b.recordsPublished(ctx, out.records[:len(out.records)-len(keep.records)]) // sessions.go
 	for id, a := range out.agents {
 		if !try("agent", id, func(c context.Context) error {
 			if a == nil {

@@ -34,6 +34,9 @@ func (b *Bridge) startSessions(ctx context.Context, src *source.Client, wg *sync
 		store.Close()
 		return err
 	}
+	b.mu.Lock()
+	b.archive = sy
+	b.mu.Unlock()
 	var inner sync.WaitGroup
 	if ac.Realtime {
 		inner.Add(1)
@@ -85,6 +88,22 @@ func (b *Bridge) sessionArchived(ctx context.Context, x archive.Session) {
 	b.out.records = append(b.out.records, m)
 	b.mu.Unlock()
 	b.alertSession(ctx, x) // session rules need the survey and resolution (alerts.go)
+}
+
+// recordsPublished takes the records the bus took out of the archive's
+// outbox, so that the next start does not hand them on again.
+func (b *Bridge) recordsPublished(ctx context.Context, records []bus.SessionMsg) {
+	b.mu.Lock()
+	sy := b.archive
+	b.mu.Unlock()
+	if sy == nil || len(records) == 0 {
+		return
+	}
+	ids := make([]string, len(records))
+	for i, m := range records {
+		ids[i] = m.ID
+	}
+	sy.Published(ctx, ids)
 }
 
 // SourceConfig is the source client's settings from the config's source

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -91,6 +92,20 @@ func TestRunArchivesSessionsAsTheyEnd(t *testing.T) {
 		defer mu.Unlock()
 		for _, id := range ids {
 			if len(onBus[id]) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	// Published, they leave the archive's outbox (a restart does not
+	// hand them on again).
+	testutil.WaitFor(t, "the published sessions out of the archive's outbox", 30*time.Second, 20*time.Millisecond, func() bool {
+		q, err := st.Queued(context.Background())
+		if err != nil {
+			return false
+		}
+		for _, id := range q {
+			if slices.Contains(ids, id) {
 				return false
 			}
 		}

@@ -10,3 +10,7 @@ func (s *Syncer) Scheduled(ctx context.Context, now time.Time) { s.scheduled(ctx
 
 // Poll runs one real-time poll.
 func (s *Syncer) Poll(ctx context.Context) { s.poll(ctx) }
+
+// ReplayOutbox passes the outbox's sessions to OnArchived, as the first
+// RunRealtime or RunSchedule does.
+func (s *Syncer) ReplayOutbox(ctx context.Context) { s.replayOutbox(ctx) }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -78,5 +80,62 @@ func TestPollGoesPastARecordThatFails(t *testing.T) {
 	cp, _, _ := f.store.Checkpoint(ctx, sessions.RealtimeName)
 	if !cp.At.Before(bad.EndedAt) {
 		t.Fatalf("the real-time checkpoint %s moved past the failed session (ended %s)", cp.At, bad.EndedAt)
+	}
+}
+
+// TestOutboxHandsOnAfterACrash: sessions passed to OnArchived but never
+// published (the process died before the bus took them) are passed again
+// by the next syncer on the same archive, once; published ones are not; a
+// queued session that was never archived is dropped.
+func TestOutboxHandsOnAfterACrash(t *testing.T) {
+	eng := newSim(t, 3)
+	ts := serve(t, eng, nil)
+	since, until := simNow.Add(-2*time.Hour), simNow.Add(-time.Hour)
+	want := truth(t, eng, since, until)
+	ctx := context.Background()
+	var mu sync.Mutex
+	calls := map[string]int{}
+	onArchived := func(_ context.Context, x archive.Session) { mu.Lock(); calls[x.ID]++; mu.Unlock() }
+
+	f := newFixture(t, ts.URL, sessions.Options{OnArchived: onArchived})
+	if _, err := f.sy.SyncRange(ctx, since, until); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != len(want) {
+		t.Fatalf("OnArchived saw %d sessions, want %d", len(calls), len(want))
+	}
+	q, _ := f.store.Queued(ctx)
+	if len(q) != len(want) {
+		t.Fatalf("%d sessions queued, want all %d (none published yet)", len(q), len(want))
+	}
+	// The first third was published before the "crash"; a session queued
+	// but never archived is there too.
+	third := len(want) / 3
+	var published []string
+	for _, rec := range want[:third] {
+		published = append(published, rec.ID)
+	}
+	f.sy.Published(ctx, published)
+	if err := f.store.Enqueue(ctx, []string{"s-ghost"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The next process: a new syncer on the same archive.
+	clear(calls)
+	g := newFixtureOn(t, ts.URL, sessions.Options{OnArchived: onArchived}, f.store, filepath.Dir(f.dir))
+	g.sy.ReplayOutbox(ctx)
+	g.sy.ReplayOutbox(ctx) // once per syncer
+	if len(calls) != len(want)-third {
+		t.Fatalf("replay passed %d sessions, want the %d unpublished", len(calls), len(want)-third)
+	}
+	for i, rec := range want {
+		n := calls[rec.ID]
+		if i < third && n != 0 || i >= third && n != 1 {
+			t.Fatalf("%s (published: %t) passed %d times on replay", rec.ID, i < third, n)
+		}
+	}
+	q, _ = f.store.Queued(ctx)
+	if len(q) != len(want)-third || slices.Contains(q, "s-ghost") {
+		t.Fatalf("outbox after the replay: %d sessions (ghost kept: %t), want the %d unpublished", len(q), slices.Contains(q, "s-ghost"), len(want)-third)
 	}
 }

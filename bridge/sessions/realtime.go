@@ -29,10 +29,12 @@ const maxRetryPerPoll = 50
 // RunRealtime archives each session SessionEnded announces, and polls the
 // sessions list every PollInterval since its checkpoint, as a safety net
 // for what an update missed (a stream that was down, a record that failed
-// every try). Each poll also retries recordings that failed. It returns
+// every try). Each poll also retries recordings that failed. It first
+// passes to OnArchived the sessions of the archive's outbox. It returns
 // when ctx ends.
 func (s *Syncer) RunRealtime(ctx context.Context) error {
 	s.sweep()
+	s.replayOutbox(ctx)
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
 	s.poll(ctx)

@@ -30,6 +30,7 @@ func (s *Syncer) RunSchedule(ctx context.Context, spec string) error {
 	if _, err := ParseSchedule(spec); err != nil {
 		return err
 	}
+	s.replayOutbox(ctx)
 	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 	if _, err := c.AddFunc(spec, func() { s.scheduled(ctx, time.Now()) }); err != nil {
 		return err

@@ -62,6 +62,11 @@ type Options struct {
 	// session once (its id is the message id). Calls come from the
 	// syncer's goroutines, one batch at a time, after the batch's
 	// transaction committed.
+	//
+	// The sessions passed stay in the archive's outbox until the consumer
+	// calls Published with them; the first RunRealtime or RunSchedule of
+	// a syncer passes again those still there (a crash came before they
+	// were handed on).
 	OnArchived func(context.Context, archive.Session)
 	// Progress, when set, is called as a range sync advances.
 	Progress func(Progress)
@@ -87,6 +92,7 @@ type Syncer struct {
 	folder archive.Folder
 	ended  chan monitors.SessionSummary
 	m      *metrics
+	replay sync.Once // the outbox's sessions passed again, once
 }
 
 // New checks the options; it does no I/O.
@@ -302,7 +308,19 @@ func (s *Syncer) archiveAll(ctx context.Context, list []monitors.SessionSummary)
 				ids[i] = x.ID
 			}
 			var kerr error
-			if before, kerr = s.opts.Store.Known(ctx, ids); kerr != nil {
+			if before, kerr = s.opts.Store.Known(ctx, ids); kerr == nil {
+				// Queued before they are archived: a crash between the
+				// commit and their publication leaves them queued, and
+				// the next start hands them on (replay).
+				fresh := ids[:0]
+				for _, id := range ids {
+					if _, had := before[id]; !had {
+						fresh = append(fresh, id)
+					}
+				}
+				kerr = s.opts.Store.Enqueue(ctx, fresh)
+			}
+			if kerr != nil {
 				err = kerr
 				s.m.failed.WithLabelValues("write").Add(float64(len(batch)))
 				stop()
@@ -387,4 +405,52 @@ func (s *Syncer) sweep() {
 	if n > 0 {
 		s.log.Info("removed temporary files of interrupted downloads", "files", n)
 	}
+}
+
+// Published takes sessions OnArchived passed out of the archive's outbox:
+// they were handed on (the bus took them). An error is logged; the
+// sessions are then passed again at the next start, which the bus and the
+// adapters take as a duplicate.
+func (s *Syncer) Published(ctx context.Context, ids []string) {
+	if err := s.opts.Store.Dequeue(ctx, ids); err != nil {
+		s.log.Warn("could not note sessions as published; they are handed on again at the next start", "sessions", len(ids), "error", err)
+	}
+}
+
+// replayOutbox passes to OnArchived, once per syncer, the sessions the
+// archive's outbox still holds: archived, but a crash came before they
+// were handed on. One not archived (the crash came before its batch
+// committed) is dropped: the sync archives it anew.
+func (s *Syncer) replayOutbox(ctx context.Context) {
+	if s.opts.OnArchived == nil {
+		return
+	}
+	s.replay.Do(func() {
+		ids, err := s.opts.Store.Queued(ctx)
+		if err != nil {
+			s.log.Error("read the archive's outbox; its sessions are handed on at the next start", "error", err)
+			return
+		}
+		var gone []string
+		passed := 0
+		for _, id := range ids {
+			x, err := s.opts.Store.Get(ctx, id)
+			switch {
+			case errors.Is(err, archive.ErrNotFound):
+				gone = append(gone, id)
+				continue
+			case err != nil:
+				s.log.Error("read a session of the outbox", "session", id, "error", err)
+				continue
+			}
+			s.opts.OnArchived(ctx, x)
+			passed++
+		}
+		if len(gone) > 0 {
+			s.Published(ctx, gone)
+		}
+		if passed > 0 {
+			s.log.Info("handing on sessions archived before a restart and not published then", "sessions", passed)
+		}
+	})
 }

@@ -1,0 +1,13 @@
+-- Sessions archived and not yet handed on to the bus by `acdbridge run`:
+-- a row is written before its session is archived and deleted once the
+-- bus took the session, so that one archived just before a crash is still
+-- published (the bus keeps a session once; adapters are idempotent).
+
+-- +goose Up
+CREATE TABLE session_outbox (
+    session_id VARCHAR(191) NOT NULL PRIMARY KEY,
+    queued_at  DATETIME(3) NOT NULL
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+-- +goose Down
+DROP TABLE session_outbox;
