@@ -98,10 +98,7 @@ func (a *Adapter) Configure(_ context.Context, s sdk.Settings) error {
 }
 
 // Close logs off and stops reconnecting.
-func (a *Adapter) Close() error {
-	a.link.Close()
-	return nil
-}
+func (a *Adapter) Close() error { return a.link.Close() }
 
 // Health is up while logged in, degraded while (re)connecting, down after
 // a refused login.

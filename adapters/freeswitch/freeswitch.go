@@ -112,10 +112,7 @@ func (a *Adapter) Configure(_ context.Context, s sdk.Settings) error {
 }
 
 // Close says goodbye to the event socket and stops reconnecting.
-func (a *Adapter) Close() error {
-	a.link.Close()
-	return nil
-}
+func (a *Adapter) Close() error { return a.link.Close() }
 
 // Health is up while authenticated, degraded while (re)connecting, down
 // after a refused password or host.

@@ -80,8 +80,9 @@ func (l *Link[C, S]) Start(cfg S, t Target, loop func(ctx context.Context, cfg S
 	}()
 }
 
-// Close stops the loop and waits for it to end.
-func (l *Link[C, S]) Close() {
+// Close stops the loop and waits for it to end. It returns nil: its
+// error is an adapter's Close's.
+func (l *Link[C, S]) Close() error {
 	l.mu.Lock()
 	stop, stopped := l.stop, l.stopped
 	l.stop = nil
@@ -90,6 +91,7 @@ func (l *Link[C, S]) Close() {
 		stop()
 		<-stopped
 	}
+	return nil
 }
 
 // Health is the adapter's health.
