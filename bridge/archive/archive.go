@@ -159,7 +159,10 @@ func sqliteDSN(dsn string) (string, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
-	return "file:" + dsn + "?" + q.Encode(), nil
+	// SQLite reads a file: URI: %HH is decoded, ? starts the parameters
+	// and # a fragment, so a path holding them is escaped.
+	path := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(dsn)
+	return "file:" + path + "?" + q.Encode(), nil
 }
 
 func mysqlDSN(dsn string) (string, error) {
