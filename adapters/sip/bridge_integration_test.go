@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,52 +34,8 @@ func TestBridgeToKamailio(t *testing.T) {
 		t.Fatal("ACDBRIDGE_BIN is not set: run make integration, which builds bin/acdbridge")
 	}
 	dir := t.TempDir()
-	const simToken = "it-sim-token"
 	domain := "bridge" + runID + ".example.test"
-	scenario := filepath.Join(dir, "scenario.hcl")
-	if err := os.WriteFile(scenario, []byte(`seed       = 11
-speed      = 10 # sessions of 30 s at least (simulated): 3 s here
-start_busy = 0
-sessions {
-  median_duration = "60s"
-  p90_duration    = "90s"
-}
-shifts {
-  length       = "12h"
-  off          = "1h"
-  break_every  = "6h"
-  break_length = "5m"
-}
-queue "support" {
-  rate_per_minute = 0
-}
-agents "staff" {
-  count  = 2
-  queues = ["support"]
-}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sim := exec.Command(bin, "simulate", "--listen", "127.0.0.1:0", "--token", simToken, "--scenario", scenario, "--heartbeat", "1s")
-	simURL := waitLine(t, startProcess(t, sim), regexp.MustCompile(`listening on (http://\S+)`))
-
-	// The agent on shift: the one to put in a session.
-	var agent string
-	waitFor(t, "an available agent", func() bool {
-		var body struct {
-			Agents []struct{ ID, Status string }
-		}
-		if st := call(t, "GET", simURL+"/v1/monitors/agents", simToken, "", &body); st != 200 {
-			return false
-		}
-		for _, a := range body.Agents {
-			if a.Status == "available" {
-				agent = a.ID
-				return true
-			}
-		}
-		return false
-	})
+	simURL, agent := startSimulator(t, bin, dir)
 	aor := "sip:" + agent + "@" + domain
 
 	// The watcher subscribes first: it sees every change from the start.
@@ -144,6 +102,60 @@ adapter "sip" "kamailio" {
 		p, ok := presenceIn(t, n)
 		return ok && !p.Busy()
 	})
+}
+
+// simToken is the simulator's API token in the bridge tests.
+const simToken = "it-sim-token"
+
+// startSimulator starts acdbridge simulate (two agents, sessions of about
+// 3 s) and gives its URL and the agent on shift, available.
+func startSimulator(t *testing.T, bin, dir string) (string, string) {
+	t.Helper()
+	scenario := filepath.Join(dir, "scenario.hcl")
+	if err := os.WriteFile(scenario, []byte(`seed       = 11
+speed      = 10 # sessions of 30 s at least (simulated): 3 s here
+start_busy = 0
+sessions {
+  median_duration = "60s"
+  p90_duration    = "90s"
+}
+shifts {
+  length       = "12h"
+  off          = "1h"
+  break_every  = "6h"
+  break_length = "5m"
+}
+queue "support" {
+  rate_per_minute = 0
+}
+agents "staff" {
+  count  = 2
+  queues = ["support"]
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sim := exec.Command(bin, "simulate", "--listen", "127.0.0.1:0", "--token", simToken, "--scenario", scenario, "--heartbeat", "1s")
+	simURL := waitLine(t, startProcess(t, sim), regexp.MustCompile(`listening on (http://\S+)`))
+
+	// The agent on shift: the one to put in a session.
+	var agent string
+	waitFor(t, "an available agent", func() bool {
+		var body struct {
+			Agents []struct{ ID, Status string }
+		}
+		if st := call(t, "GET", simURL+"/v1/monitors/agents", simToken, "", &body); st != 200 {
+			return false
+		}
+		for _, a := range body.Agents {
+			if a.Status == "available" {
+				agent = a.ID
+				return true
+			}
+		}
+		return false
+	})
+	return simURL, agent
 }
 
 func startProcess(t *testing.T, cmd *exec.Cmd) *bufio.Scanner {
@@ -218,4 +230,98 @@ func call(t *testing.T, method, url, token, body string, out any) int {
 		t.Logf("%s %s: %d %s", method, url, resp.StatusCode, b)
 	}
 	return resp.StatusCode
+}
+
+// TestBridgeServerModeSipp is the server mode's whole path: the simulator,
+// the bridge binary running this adapter as the presence server, and sipp
+// (testdata/sipp/watcher-bridge.xml) subscribed directly to the bridge. The
+// first NOTIFY shows the agent available; sipp then has the caller join
+// the agent (curl, the connection code's join URL), sees the agent busy,
+// then available when the session ends, refreshes and unsubscribes.
+func TestBridgeServerModeSipp(t *testing.T) {
+	bin := os.Getenv("ACDBRIDGE_BIN")
+	if bin == "" {
+		t.Fatal("ACDBRIDGE_BIN is not set: run make integration, which builds bin/acdbridge")
+	}
+	sipp := os.Getenv("ACDBRIDGE_IT_SIPP")
+	if sipp == "" {
+		t.Fatal("ACDBRIDGE_IT_SIPP is not set: run the integration suite (make integration), which installs sipp (package sip-tester)")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Fatal("curl is missing: the integration suite installs it (sipp runs it to have the caller join)")
+	}
+	dir := t.TempDir()
+	simURL, agent := startSimulator(t, bin, dir)
+	aor := "sip:" + agent + "@example.test"
+	addr := "127.0.0.1:" + freePort(t)
+
+	cfg := filepath.Join(dir, "bridge.hcl")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir = %q
+source "remote_support" {
+  url           = %q
+  token         = env("ACDBRIDGE_SOURCE_TOKEN")
+  poll_interval = "1s"
+}
+bus {
+  listen = "-"
+}
+api {
+  listen = "127.0.0.1:0"
+}
+directory {
+  template {
+    sip_uri = "sip:${id}@example.test"
+  }
+}
+adapter "sip" "presence" {
+  mode   = "server"
+  listen = %q
+}
+`, filepath.Join(dir, "data"), simURL, addr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := exec.Command(bin, "run", "--config", cfg)
+	run.Env = append(os.Environ(), "ACDBRIDGE_SOURCE_TOKEN="+simToken)
+	startProcess(t, run)
+
+	// Until the bridge serves the agent: a fetch (Expires: 0) gets 200.
+	waitFor(t, "the bridge serving "+aor, func() bool {
+		w := NewWatcher(t, "", "")
+		defer w.Stop()
+		res, err := w.Subscribe(t.Context(), addr, "UDP", aor, EventPresence, 0)
+		return err == nil && res.StatusCode == 200
+	})
+
+	var code struct{ Code string }
+	if st := call(t, "POST", simURL+"/v1/connection-codes", simToken, fmt.Sprintf(`{"agent_id":%q,"queue":"support","external_ref":"T-2"}`, agent), &code); st != 201 {
+		t.Fatalf("POST /v1/connection-codes: %d", st)
+	}
+	cmd := exec.Command(sipp, "-sf", "testdata/sipp/watcher-bridge.xml", "-s", agent,
+		"-key", "join_url", simURL+"/v1/connection-codes/"+code.Code+"/join", "-key", "join_token", simToken,
+		"-m", "1", "-t", "u1", "-i", "127.0.0.1", "-p", "0", "-nostdin", "-timeout", "90s", "-timeout_error", "-trace_err",
+		"-error_file", filepath.Join(dir, "errors.log"), addr)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
+		t.Fatalf("sipp: %v\n%s\n%s", err, out, errs)
+	}
+}
+
+// freePort is a port free for both UDP and TCP on 127.0.0.1.
+func freePort(t *testing.T) string {
+	t.Helper()
+	for range 20 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		u.Close()
+		if err == nil {
+			l.Close()
+			return strconv.Itoa(port)
+		}
+	}
+	t.Fatal("no port free for UDP and TCP")
+	return ""
 }
