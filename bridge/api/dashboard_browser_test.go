@@ -350,15 +350,20 @@ func TestDashboardInChromium(t *testing.T) {
 
 	// A rule over every queue, pending on one: that queue shows it
 	// pending, the others do not.
-	if st := call(t, "PUT", base+"/api/v1/rules/dash_pending", "lead-secret", map[string]any{"kind": "queue", "queues": []string{"*"},
-		"when": `queue == "` + queue + `" && waiting >= 0`, "for": "1h", "severity": "info"}, nil); st != 201 {
+	var other string
+	r.eval(`[...document.querySelectorAll("#queues-table tbody th")].map(th => th.textContent).find(id => !id.includes("/") && id !== "`+queue+`") || ""`, &other)
+	if other == "" {
+		t.Fatal("no second top-level queue")
+	}
+	if st := call(t, "PUT", base+"/api/v1/rules/dash_pending", "lead-secret", map[string]any{"kind": "queue", "queues": []string{"*", "*/*"},
+		"when": `queue == "` + other + `" && waiting >= 0`, "for": "1h", "severity": "info"}, nil); st != 201 {
 		t.Fatalf("PUT dash_pending: %d", st)
 	}
 	until("pending on its queue only", `(() => {
-	  const rows = [...document.querySelectorAll("#queues-table tbody tr")].filter(tr => !tr.cells[0].textContent.includes("/"));
-	  const mine = rows.find(tr => tr.cells[0].textContent === "`+queue+`");
-	  const others = rows.filter(tr => tr !== mine);
-	  return mine && others.length > 0 && others.every(tr => tr.cells[5].textContent.startsWith("OK (") && tr.cells[5].textContent.includes("dash_pending"));
+	  const rows = [...document.querySelectorAll("#queues-table tbody tr")];
+	  const mine = rows.find(tr => tr.cells[0].textContent === "`+other+`");
+	  const rest = rows.filter(tr => tr !== mine && tr.cells[0].textContent !== "`+queue+`");
+	  return mine && mine.cells[5].textContent === "Pending: dash_pending" && rest.length > 0 && rest.every(tr => tr.cells[5].textContent.startsWith("OK (") && tr.cells[5].textContent.includes("dash_pending"));
 	})()`)
 	if st := call(t, "DELETE", base+"/api/v1/rules/dash_pending", "lead-secret", nil, nil); st != 204 {
 		t.Fatalf("DELETE dash_pending: %d", st)

@@ -446,11 +446,11 @@ function ruleState(q) {
   if (firing.length) return status("Firing: " + [...new Set(firing)].join(", "), "firing");
   if (!state.rules) return status("No rules", "none");
   const mine = state.rules.filter((r) => r.kind === "queue" && (r.queues || []).some((p) => globMatch(p, qid)));
-  if (!mine.length) return status("No rule", "none");
   if (q.rule_state === "pending" || q.rule_state === "firing") {
     const pending = mine.filter((r) => r.state === "pending" || r.state === "firing").map((r) => r.name);
     return status("Pending: " + (pending.length ? pending.join(", ") : "a rule"), "pending");
   }
+  if (!mine.length) return status("No rule", "none");
   return status("OK (" + mine.map((r) => r.name).join(", ") + ")", "ok");
 }
 
