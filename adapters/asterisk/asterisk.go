@@ -183,15 +183,9 @@ func permanent(err error) bool { return errors.As(err, new(*ActionError)) }
 // take checks an item: its interface, or a result saying why it is skipped.
 // Reconciles take the version already applied too.
 func (a *Adapter) take(cfg settingsOf, it sdk.Availability, reconcile bool) (string, *sdk.Result) {
-	res := &sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Ignored}
-	iface := it.Identities[cfg.identity]
-	if iface == "" {
-		res.Message = fmt.Sprintf("no %q identity for this agent: not a queue member in Asterisk", cfg.identity)
-		return "", res
-	}
-	if msg, ok := a.versions.Take(it, reconcile); !ok {
-		res.Message = msg
-		return "", res
+	iface, skip := a.versions.TakeItem(it, cfg.identity, "a queue member in Asterisk", nil, reconcile)
+	if skip != nil {
+		return "", skip
 	}
 	if !it.Available {
 		a.mu.Lock()

@@ -161,21 +161,7 @@ func permanent(err error) bool { return errors.As(err, new(*APIError)) }
 // take checks an item: its agent name, or a result saying why it is
 // skipped. Reconciles take the version already applied too.
 func (a *Adapter) take(cfg settingsOf, it sdk.Availability, reconcile bool) (string, *sdk.Result) {
-	res := &sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Ignored}
-	name := it.Identities[cfg.identity]
-	if name == "" {
-		res.Message = fmt.Sprintf("no %q identity for this agent: not a mod_callcenter agent", cfg.identity)
-		return "", res
-	}
-	if err := checkAgentName(name); err != nil {
-		res.Outcome, res.Message = sdk.Permanent, err.Error()
-		return "", res
-	}
-	if msg, ok := a.versions.Take(it, reconcile); !ok {
-		res.Message = msg
-		return "", res
-	}
-	return name, nil
+	return a.versions.TakeItem(it, cfg.identity, "a mod_callcenter agent", checkAgentName, reconcile)
 }
 
 func (a *Adapter) done(it sdk.Availability, msg string, err error) sdk.Result {

@@ -78,3 +78,28 @@ func (l *Ledger) Result(it sdk.Availability, msg string, err error, permanent fu
 	l.Applied(it)
 	return res
 }
+
+// TakeItem checks it for an adapter that names its agents by the identity
+// key identity: the agent's name there, or a result saying why it is
+// skipped: no such identity (ignored: not role, "a queue member in
+// Asterisk"), a name valid (when not nil) refuses (permanent), or a
+// version already applied (ignored; see Take, which it then does).
+func (l *Ledger) TakeItem(it sdk.Availability, identity, role string, valid func(string) error, reconcile bool) (string, *sdk.Result) {
+	res := &sdk.Result{AgentID: it.AgentID, Version: it.Version, Outcome: sdk.Ignored}
+	name := it.Identities[identity]
+	if name == "" {
+		res.Message = fmt.Sprintf("no %q identity for this agent: not %s", identity, role)
+		return "", res
+	}
+	if valid != nil {
+		if err := valid(name); err != nil {
+			res.Outcome, res.Message = sdk.Permanent, err.Error()
+			return "", res
+		}
+	}
+	if msg, ok := l.Take(it, reconcile); !ok {
+		res.Message = msg
+		return "", res
+	}
+	return name, nil
+}

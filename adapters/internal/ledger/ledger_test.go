@@ -75,3 +75,44 @@ func TestResult(t *testing.T) {
 		})
 	}
 }
+
+func TestTakeItem(t *testing.T) {
+	noSpaces := func(name string) error {
+		if strings.Contains(name, " ") {
+			return fmt.Errorf("expected a name without spaces, got %q", name)
+		}
+		return nil
+	}
+	with := func(id string, v uint64, name string) sdk.Availability {
+		it := item(id, v)
+		it.Identities = map[string]string{"agent": name}
+		return it
+	}
+	l := New()
+	l.Applied(item("c", 5))
+	cases := []struct {
+		name  string
+		it    sdk.Availability
+		valid func(string) error
+		want  string     // the name taken, "" when skipped
+		skip  sdk.Result // when skipped
+	}{
+		{"taken", with("a", 1, "1001"), noSpaces, "1001", sdk.Result{}},
+		{"no validity check", with("a", 2, "Agent Smith"), nil, "Agent Smith", sdk.Result{}},
+		{"no identity", item("b", 1), noSpaces, "", sdk.Result{AgentID: "b", Version: 1, Outcome: sdk.Ignored, Message: `no "agent" identity for this agent: not a test agent`}},
+		{"refused name", with("b", 2, "Agent Smith"), noSpaces, "", sdk.Result{AgentID: "b", Version: 2, Outcome: sdk.Permanent, Message: `expected a name without spaces, got "Agent Smith"`}},
+		{"applied already", with("c", 5, "1003"), noSpaces, "", sdk.Result{AgentID: "c", Version: 5, Outcome: sdk.Ignored, Message: "version 5 already applied (newest 5)"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			name, skip := l.TakeItem(tc.it, "agent", "a test agent", tc.valid, false)
+			if name != tc.want || (skip == nil) != (tc.want != "") || skip != nil && *skip != tc.skip {
+				t.Fatalf("%q %+v, want %q %+v", name, skip, tc.want, tc.skip)
+			}
+		})
+	}
+	// Only the taken items are desired: a (version 2).
+	if d := l.Desired(); len(d) != 1 || d[0].AgentID != "a" || d[0].Version != 2 {
+		t.Fatalf("desired %+v", d)
+	}
+}
