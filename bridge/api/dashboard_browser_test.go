@@ -331,8 +331,11 @@ func TestDashboardInChromium(t *testing.T) {
 	if st := call(t, "GET", base+"/api/v1/rules/dash_threshold", "lead-secret", nil, &kept); st != 200 || kept.When != "waiting >= 100000" {
 		t.Fatalf("the rule after a new one by its name: %d %+v", st, kept)
 	}
-	do("edit the threshold", chromedp.Click(chromedp.CSS(`button[data-rule="dash_threshold"][data-action="edit"]`)), chromedp.WaitVisible(chromedp.CSS("#rule-form")),
-		chromedp.SetValue(chromedp.CSS("#r-when"), "waiting >= 0"), chromedp.Click(chromedp.CSS("#rule-save")))
+	do("edit the threshold, with a summary that does not check", chromedp.Click(chromedp.CSS(`button[data-rule="dash_threshold"][data-action="edit"]`)), chromedp.WaitVisible(chromedp.CSS("#rule-form")),
+		chromedp.SetValue(chromedp.CSS("#r-when"), "waiting >= 0"), chromedp.SetValue(chromedp.CSS("#r-summary"), "${nope} waiting"), chromedp.Click(chromedp.CSS("#rule-save")))
+	until("the refusal next to the summary", `document.querySelector("#r-summary").getAttribute("aria-invalid") === "true" && document.querySelector("#r-summary-error").textContent.includes("nope") && document.activeElement.id === "r-summary"`)
+	do("a summary with the figures", chromedp.SetValue(chromedp.CSS("#r-summary"), "${waiting} waiting in ${queue}"), chromedp.Click(chromedp.CSS("#rule-save")))
+	until("the summary shown", `[...document.querySelectorAll("#alerts-table tbody tr")].some(tr => tr.cells[1].textContent === "dash_threshold" && /^\d+ waiting in `+regexp.QuoteMeta(queue)+`$/.test(tr.cells[7].textContent))`)
 	until("the alert fires", `[...document.querySelectorAll("#alerts-table tbody tr")].some(tr => tr.cells[0].textContent === "Firing" && tr.cells[1].textContent === "dash_threshold" && tr.cells[2].textContent === "`+queue+`")`)
 	until("the queue's rule state", `[...document.querySelectorAll("#queues-table tbody tr")].some(tr => tr.cells[0].textContent === "`+queue+`" && tr.cells[5].textContent.includes("Firing: dash_threshold"))`)
 	r.screenshot("page")

@@ -580,6 +580,7 @@ function renderRules() {
 const fields = {
   name: "r-name", kind: "r-kind", queues: "r-queues", when: "r-when", for: "r-for",
   keep_firing_for: "r-keep", rating_at_most: "r-rating", unresolved: "r-unresolved", severity: "r-severity",
+  "annotations.summary": "r-summary",
 };
 
 function clearErrors() {
@@ -605,6 +606,7 @@ function openEditor(rule) {
   $("r-rating").value = rule && rule.rating_at_most ? String(rule.rating_at_most) : "";
   $("r-unresolved").checked = !!(rule && rule.unresolved);
   $("r-severity").value = rule ? rule.severity || "" : "warning";
+  $("r-summary").value = (rule && rule.annotations && rule.annotations.summary) || "";
   f.dataset.kind = $("r-kind").value;
   f.hidden = false;
   (rule ? $("r-when") : $("r-name")).focus();
@@ -689,8 +691,11 @@ $("rule-form").addEventListener("submit", async (ev) => {
     severity: $("r-severity").value.trim(),
     keep_firing_for: $("r-keep").value.trim(),
     labels: (old && old.labels) || {},
-    annotations: (old && old.annotations) || {},
+    annotations: { ...((old && old.annotations) || {}) },
   };
+  const summary = $("r-summary").value.trim();
+  if (summary) body.annotations.summary = summary;
+  else delete body.annotations.summary;
   if (kind === "queue") {
     body.when = $("r-when").value.trim();
     body.for = $("r-for").value.trim();
