@@ -648,6 +648,7 @@ func (e *Engine) Alerts() []Alert {
 func (e *Engine) Evaluate(figs []Figures, now time.Time) []Alert {
 	var out []Alert
 	e.pass++
+	failed := map[string]string{} // rule → this pass's evaluation error
 	if e.match == nil || len(e.match) > 2*len(figs)+1024 {
 		// Rules changed, or many queues came and went since the cache
 		// was built: start it afresh (states keep their bindings' truth).
@@ -684,7 +685,7 @@ func (e *Engine) Evaluate(figs []Figures, now time.Time) []Alert {
 				}
 				v, diags := c.when.Value(ctx)
 				if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.Bool {
-					e.errs[c.Name] = fmt.Sprintf("queue %s: %s", f.Queue, diags.Error())
+					failed[c.Name] = fmt.Sprintf("queue %s: %s", f.Queue, diags.Error())
 					continue
 				}
 				held = v.True()
@@ -713,6 +714,14 @@ func (e *Engine) Evaluate(figs []Figures, now time.Time) []Alert {
 					Annotations: c.render(ctx), StartsAt: now, Value: figureValues(f)}
 				out = append(out, s.alert)
 			}
+		}
+	}
+	// LastError is the last pass's: an error that passed is no longer shown.
+	for n, c := range e.rules {
+		if msg, ok := failed[n]; ok {
+			e.errs[n] = msg
+		} else if c.Kind == QueueRuleKind {
+			delete(e.errs, n)
 		}
 	}
 	for n, st := range e.states {

@@ -451,6 +451,29 @@ func TestRuleErrorPositions(t *testing.T) {
 	}
 }
 
+// A condition that fails on some figures (0/0) says so in LastError, for
+// as long as it fails.
+func TestEvaluationErrorsClear(t *testing.T) {
+	e := NewEngine(0)
+	if _, err := e.Set(Rule{Name: "ratio", Queues: []string{"*"}, When: "waiting / (agents_logged_in - 3) > 1"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		figs []Figures
+		want string
+	}{
+		{[]Figures{{Queue: "q", Waiting: 0, AgentsLoggedIn: 3}}, "queue q: "},
+		{[]Figures{{Queue: "q", Waiting: 0, AgentsLoggedIn: 5}}, ""},
+	}
+	for i, s := range steps {
+		e.Evaluate(s.figs, t0)
+		r, _ := e.Rule("ratio")
+		if (s.want == "") != (r.LastError == "") || !strings.HasPrefix(r.LastError, s.want) {
+			t.Errorf("step %d: LastError %q, want %q", i, r.LastError, s.want)
+		}
+	}
+}
+
 func TestRulesListing(t *testing.T) {
 	e := NewEngine(0)
 	for _, n := range []string{"c", "a", "b"} {
