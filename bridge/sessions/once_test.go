@@ -1,6 +1,7 @@
 package sessions_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/acdbridge/acdbridge/bridge/archive"
 	"github.com/acdbridge/acdbridge/bridge/sessions"
@@ -137,5 +140,24 @@ func TestOutboxHandsOnAfterACrash(t *testing.T) {
 	q, _ = f.store.Queued(ctx)
 	if len(q) != len(want)-third || slices.Contains(q, "s-ghost") {
 		t.Fatalf("outbox after the replay: %d sessions (ghost kept: %t), want the %d unpublished", len(q), slices.Contains(q, "s-ghost"), len(want)-third)
+	}
+}
+
+// TestPollSaysWhenItsCheckpointIsTooOld: a real-time checkpoint older than
+// the source keeps makes the poll fall back to the source's last day; the
+// sessions in between are not archived by real time, and the log says so.
+func TestPollSaysWhenItsCheckpointIsTooOld(t *testing.T) {
+	eng := newSim(t, 3)
+	ts := serve(t, eng, nil)
+	var log bytes.Buffer
+	f := newFixture(t, ts.URL, sessions.Options{Logger: hclog.New(&hclog.LoggerOptions{Output: &log, Level: hclog.Warn})})
+	ctx := context.Background()
+	old := time.Now().Add(-sessions.Retention + 30*time.Minute)
+	if err := f.store.SaveCheckpoint(ctx, archive.Checkpoint{Name: sessions.RealtimeName, At: old}); err != nil {
+		t.Fatal(err)
+	}
+	f.sy.Poll(ctx)
+	if !strings.Contains(log.String(), "the real-time checkpoint is older than the source's retention") || !strings.Contains(log.String(), "acdbridge sessions sync --since 90d") {
+		t.Fatalf("the log says nothing of the gap:\n%s", log.String())
 	}
 }

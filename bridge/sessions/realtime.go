@@ -83,7 +83,11 @@ func (s *Syncer) poll(ctx context.Context) {
 	cp.Name = RealtimeName
 	since := cp.At
 	if !since.IsZero() && time.Since(since) > Retention-time.Hour {
-		since = time.Time{} // older than the source keeps: its default range
+		// Older than the source keeps: its default range (the last day).
+		// What ended between is left to a range sync: say so.
+		s.log.Warn("the real-time checkpoint is older than the source's retention; polling its last day only: archive what ended in between with acdbridge sessions sync --since 90d",
+			"checkpoint", since.UTC().Format(time.RFC3339))
+		since = time.Time{}
 	}
 	mark := cp.At
 	cursor := ""
