@@ -724,8 +724,27 @@ func (e *Engine) Evaluate(figs []Figures, now time.Time) []Alert {
 			delete(e.errs, n)
 		}
 	}
+	return e.settle(out, now, true)
+}
+
+// ExpireSessions resolves the session alerts whose keep_firing_for is over,
+// and evaluates nothing: what the runtime does while the queues' figures
+// are not known (the source is stale), since session alerts resolve by
+// time alone.
+func (e *Engine) ExpireSessions(now time.Time) []Alert {
+	return e.settle(nil, now, false)
+}
+
+// settle ends the states this pass did not keep: queue rules' (when
+// queues) whose condition no longer held (pending at once, firing after
+// keep_firing_for), and session alerts whose keep_firing_for is over. It
+// returns out with the resolutions, by rule then key.
+func (e *Engine) settle(out []Alert, now time.Time, queues bool) []Alert {
 	for n, st := range e.states {
 		c := e.rules[n]
+		if c.Kind == QueueRuleKind && !queues {
+			continue
+		}
 		for k, s := range st {
 			switch {
 			case c.Kind == QueueRuleKind && s.pass == e.pass:

@@ -451,6 +451,32 @@ func TestRuleErrorPositions(t *testing.T) {
 	}
 }
 
+// While the figures are not known (a stale source), session alerts still
+// resolve on time and queue alerts stay as they are.
+func TestExpireSessions(t *testing.T) {
+	clk := &fakeClock{now: t0}
+	e := NewEngine(0)
+	e.Set(Rule{Name: "low", Kind: SessionRuleKind, RatingAtMost: 2, KeepFiringFor: time.Minute}, clk.Now())
+	e.Set(Rule{Name: "busy", Queues: []string{"q"}, When: "waiting > 0"}, clk.Now())
+	e.Set(Rule{Name: "slow", Queues: []string{"q"}, When: "waiting > 0", For: time.Hour}, clk.Now())
+	e.Evaluate([]Figures{fig("q", 1, 0)}, clk.Now())
+	e.SessionEnded(SessionOutcome{ID: "s1", Queue: "q", Rating: 1}, clk.Now())
+	clk.Advance(time.Minute - time.Nanosecond)
+	if got := transitions(e.ExpireSessions(clk.Now())); got != "" {
+		t.Errorf("early: %q", got)
+	}
+	clk.Advance(time.Nanosecond)
+	if got := transitions(e.ExpireSessions(clk.Now())); got != "resolved low/s1" {
+		t.Errorf("after its minute: %q", got)
+	}
+	if got := e.QueueStates(); !maps.Equal(got, map[string]AlertState{"q": Firing}) {
+		t.Errorf("queue states %v", got)
+	}
+	if r, _ := e.Rule("slow"); r.State != Pending {
+		t.Errorf("the pending queue rule: %s", r.State)
+	}
+}
+
 // A condition that fails on some figures (0/0) says so in LastError, for
 // as long as it fails.
 func TestEvaluationErrorsClear(t *testing.T) {

@@ -25,8 +25,8 @@ import (
 // tick and, at most every minEvalGap, after a change to the queues or the
 // agents; session rules on every session the archive's real-time sync
 // reads whole (the stream's session_ended carries neither the survey nor
-// the resolution). While the source is stale nothing is evaluated: the
-// figures are not known. Every transition is published on
+// the resolution). While the source is stale no queue rule is evaluated:
+// the figures are not known (session alerts still resolve on time). Every transition is published on
 // acdbridge.alert.<rule>, in order, and dispatch hands it to the adapters
 // with the alerts capability.
 
@@ -282,6 +282,14 @@ func (al *alerting) evaluate(figs []monitors.Figures, now time.Time) {
 	al.evalTook = time.Since(started)
 }
 
+// expireSessions resolves the session alerts that are due, evaluating
+// nothing (the source is stale), and queues the transitions.
+func (al *alerting) expireSessions(now time.Time) {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	al.out = append(al.out, al.engine.ExpireSessions(now)...)
+}
+
 // due says whether to evaluate now: after a change, once minEvalGap has
 // passed; on a tick, unless a slow evaluation's gap is not over.
 func (al *alerting) due(now time.Time, tick bool) bool {
@@ -362,7 +370,11 @@ func (b *Bridge) evaluateAlerts(ctx context.Context, force bool) {
 	}
 	now := time.Now()
 	if b.agents.Stale() || b.agents.LastFresh().IsZero() || !al.due(now, force) {
+		stale := b.agents.Stale() || b.agents.LastFresh().IsZero()
 		b.mu.Unlock()
+		if stale && force {
+			al.expireSessions(now) // session alerts resolve by time alone
+		}
 		b.publishAlerts(ctx)
 		return
 	}

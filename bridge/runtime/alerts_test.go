@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -293,6 +294,29 @@ func TestQueueRowsCarryTheirRuleState(t *testing.T) {
 			t.Errorf("GET /api/v1/queues: %s has rule_state %q, want %q", q.ID, q.RuleState, want(q.ID))
 		}
 	}
+}
+
+// While the source is stale no queue rule is evaluated, but session
+// alerts still resolve on time.
+func TestSessionAlertsResolveWhileStale(t *testing.T) {
+	parsed, err := config.Parse([]byte("session_rule \"low\" {\n  rating_at_most = 2\n  keep_firing_for = \"1s\"\n}\n"), "bridge.hcl")
+	if err != nil {
+		t.Fatal(config.Format(err))
+	}
+	r := newRig(t, 20, 3, 1<<12, func(c *config.Config) { c.Rules = parsed.Rules })
+	r.converge(fresh(r))
+	r.faults(`{"error_rate":1,"stream_drop_rate":1}`)
+	waitFor(t, "the source to be stale", r.bridge.Stale)
+	r.bridge.mu.Lock()
+	al := r.bridge.alerts
+	r.bridge.mu.Unlock()
+	al.sessionEnded(monitors.SessionOutcome{ID: "s-stale", Queue: "support", Rating: 1, EndedAt: time.Now()})
+	r.bridge.publishAlerts(context.Background())
+	m := r.bridge.metrics
+	waitFor(t, "the session alert to fire", func() bool { return testutil.ToFloat64(m.alerts.WithLabelValues("firing")) == 1 })
+	waitFor(t, "the session alert to resolve while the source is stale", func() bool {
+		return testutil.ToFloat64(m.alerts.WithLabelValues("resolved")) == 1 && r.bridge.Stale()
+	})
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
