@@ -573,6 +573,16 @@ func (s *presenceServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction)
 		s.respond(req, tx, 489, "Bad Event", "", sip.NewHeader("Allow-Events", "presence, dialog"))
 		return
 	}
+	ctype := TypePIDF
+	if event == EventDialog {
+		ctype = TypeDialogInfo
+	}
+	if !accepts(req, ctype) {
+		// A phone that reads only another format (application/xpidf+xml,
+		// the pre-PIDF one) would misread ours: say so (RFC 3261 21.4.7).
+		s.respond(req, tx, 406, "Not Acceptable", "", sip.NewHeader("Accept", ctype))
+		return
+	}
 	expires := defaultSubExp
 	if v := headerValue(req, "Expires"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -725,6 +735,26 @@ func (s *presenceServer) ourAddress(v string) bool {
 	}
 	ip := net.ParseIP(s.host)
 	return port == s.port && (strings.EqualFold(d.Host, s.host) || ip != nil && ip.IsUnspecified())
+}
+
+// accepts says whether the request's Accept headers take ctype; without
+// any, each package's default (PIDF, dialog-info) is taken (RFC 3856,
+// RFC 4235).
+func accepts(req *sip.Request, ctype string) bool {
+	hs := req.GetHeaders("Accept")
+	if len(hs) == 0 {
+		return true
+	}
+	for _, h := range hs {
+		for _, r := range strings.Split(h.Value(), ",") {
+			mt, _, _ := strings.Cut(r, ";")
+			switch mt = strings.ToLower(strings.TrimSpace(mt)); mt {
+			case ctype, "*/*", "application/*":
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // parseEvent reads an Event header: the package and its id parameter.

@@ -220,3 +220,46 @@ func TestServerOnlyChanges(t *testing.T) {
 		t.Fatalf("NOTIFY %+v after two unchanged updates, want CSeq 2 showing the agent available", n)
 	}
 }
+
+// TestServerAccept: a subscriber whose Accept does not take the event's
+// document (a phone reading only application/xpidf+xml) gets 406 with our
+// type, not a PIDF it would misread; lists, parameters and wildcards that
+// take it pass.
+func TestServerAccept(t *testing.T) {
+	ctx := context.Background()
+	a, addr := serving(t, nil)
+	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)})
+	tests := []struct {
+		event, accept string
+		code          int
+	}{
+		{EventPresence, "application/xpidf+xml", 406},
+		{EventPresence, "application/cpim-pidf+xml, application/xpidf+xml", 406},
+		{EventPresence, "application/xpidf+xml, Application/PIDF+XML;q=0.5", 200},
+		{EventPresence, "multipart/related, application/rlmi+xml, application/pidf+xml", 200},
+		{EventPresence, "*/*", 200},
+		{EventPresence, "application/*", 200},
+		{EventDialog, "application/pidf+xml", 406},
+		{EventDialog, "application/dialog-info+xml", 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.event+" "+tc.accept, func(t *testing.T) {
+			w := NewWatcher(t, "", "")
+			w.Accept = tc.accept
+			res, err := w.Subscribe(ctx, addr, "UDP", alice, tc.event, 60)
+			if err != nil || res.StatusCode != tc.code {
+				t.Fatalf("got %v %v, want %d", res, err, tc.code)
+			}
+			want := TypePIDF
+			if tc.event == EventDialog {
+				want = TypeDialogInfo
+			}
+			if tc.code == 406 && headerValue(res, "Accept") != want {
+				t.Fatalf("406 with Accept %q, want %q", headerValue(res, "Accept"), want)
+			}
+		})
+	}
+	if n := subscriptions(a); n != 5 {
+		t.Fatalf("%d subscriptions, want the 5 accepted", n)
+	}
+}

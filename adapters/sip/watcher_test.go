@@ -34,6 +34,8 @@ type Watcher struct {
 	// watcher's own Contact URI.
 	RecordRoute []string
 	Contact     string
+	// Accept overrides the Accept header (default the event's type).
+	Accept string
 
 	mu       sync.Mutex
 	notifies []Notify
@@ -254,8 +256,11 @@ func (w *Watcher) request(expires int, authName, authValue string) *sip.Request 
 	}
 	req.AppendHeader(sip.NewHeader("Event", w.event))
 	accept := TypePIDF
-	if w.event == EventDialog {
+	if ev, _, _ := parseEvent(w.event); ev == EventDialog {
 		accept = TypeDialogInfo
+	}
+	if w.Accept != "" {
+		accept = w.Accept
 	}
 	req.AppendHeader(sip.NewHeader("Accept", accept))
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
