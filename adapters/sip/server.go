@@ -611,7 +611,9 @@ func (s *presenceServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction)
 			return
 		}
 		sub.mu.Lock()
-		if sub.gone {
+		if sub.gone || sub.terminate != "" {
+			// Ended, or ending (expired, the agent gone, Close): its final
+			// NOTIFY is on its way; a 200 here would be contradicted by it.
 			sub.mu.Unlock()
 			s.respond(req, tx, 481, "Subscription does not exist", "")
 			return

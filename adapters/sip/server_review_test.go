@@ -263,3 +263,47 @@ func TestServerAccept(t *testing.T) {
 		t.Fatalf("%d subscriptions, want the 5 accepted", n)
 	}
 }
+
+// TestServerRefreshWhileEnding: a refresh that comes after the
+// subscription was found expired, while its final NOTIFY is still queued
+// (a worker busy with it), gets 481, not a 200 the final NOTIFY
+// (terminated) would contradict right after.
+func TestServerRefreshWhileEnding(t *testing.T) {
+	ctx := context.Background()
+	a, addr := serving(t, nil)
+	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)})
+	w := NewWatcher(t, "", "")
+	if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60); err != nil || res.StatusCode != 200 {
+		t.Fatal(res, err)
+	}
+	w.WaitNotify(t, "the first NOTIFY", 0, func(Notify) bool { return true })
+	waitFor(t, "the first NOTIFY's worker done", func() bool {
+		a.srv.mu.Lock()
+		defer a.srv.mu.Unlock()
+		for _, sub := range a.srv.subs {
+			sub.mu.Lock()
+			defer sub.mu.Unlock()
+			return !sub.running
+		}
+		return false
+	})
+	// As the sweeper does, with the worker that sends the final NOTIFY
+	// not there yet.
+	a.srv.mu.Lock()
+	var sub *subscription
+	for _, s := range a.srv.subs {
+		sub = s
+	}
+	a.srv.mu.Unlock()
+	sub.mu.Lock()
+	sub.terminate, sub.running = "timeout", true
+	sub.mu.Unlock()
+	if res, err := w.Refresh(ctx, 60); err != nil || res.StatusCode != 481 {
+		t.Fatalf("refresh of a subscription ending: %v %v, want 481", res, err)
+	}
+	sub.mu.Lock()
+	sub.running = false
+	sub.mu.Unlock()
+	a.srv.kick(sub)
+	w.WaitNotify(t, "the final NOTIFY", 1, func(n Notify) bool { return n.State == "terminated;reason=timeout" })
+}
