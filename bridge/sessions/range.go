@@ -69,7 +69,7 @@ func (s *Syncer) SyncRange(ctx context.Context, since, until time.Time) (Progres
 		skipped := int64(len(page.Sessions) - len(todo))
 		p.Done += skipped
 		p.Skipped += skipped
-		done, fails, err := s.archiveAll(ctx, todo)
+		done, fails, err := s.archiveAll(ctx, todo, true)
 		p.Done += int64(done)
 		p.Failed += int64(len(fails))
 		failed = append(failed, fails...)

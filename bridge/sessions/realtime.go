@@ -37,7 +37,7 @@ func (s *Syncer) RunRealtime(ctx context.Context) error {
 	s.replayOutbox(ctx)
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
-	s.poll(ctx)
+	s.poll(ctx, true)
 	for {
 		select {
 		case <-ctx.Done():
@@ -59,21 +59,21 @@ func (s *Syncer) RunRealtime(ctx context.Context) error {
 				s.log.Error("check the archive; the poll retries", "error", err)
 				continue
 			}
-			if _, fails, err := s.archiveAll(ctx, list); err != nil && ctx.Err() == nil {
+			if _, fails, err := s.archiveAll(ctx, list, true); err != nil && ctx.Err() == nil {
 				s.log.Error("archive write failed; the poll retries", "error", err)
 			} else if len(fails) > 0 {
 				s.log.Warn("sessions not archived whole; the poll retries them", "failed", len(fails))
 			}
 		case <-t.C:
-			s.poll(ctx)
+			s.poll(ctx, false)
 		}
 	}
 }
 
 // poll archives what the list holds since the checkpoint and the archive
-// lacks, then moves the checkpoint to the newest end before which
+// lacks (first: the poll at start), then moves the checkpoint to the newest end before which
 // everything is archived.
-func (s *Syncer) poll(ctx context.Context) {
+func (s *Syncer) poll(ctx context.Context, first bool) {
 	st := s.opts.Store
 	cp, _, err := st.Checkpoint(ctx, RealtimeName)
 	if err != nil {
@@ -89,6 +89,11 @@ func (s *Syncer) poll(ctx context.Context) {
 			"checkpoint", since.UTC().Format(time.RFC3339))
 		since = time.Time{}
 	}
+	// The first poll ever (no checkpoint yet, at start) archives what the
+	// source already lists without handing it on: switching the bridge on
+	// must not comment a day of old sessions into tickets. What ends from
+	// now on is handed on.
+	passOn := !(first && cp.At.IsZero())
 	mark := cp.At
 	cursor := ""
 	frozen := false // a page had failures: the checkpoint stays before it
@@ -105,7 +110,7 @@ func (s *Syncer) poll(ctx context.Context) {
 			s.log.Error("check the archive", "error", err)
 			return
 		}
-		_, fails, err := s.archiveAll(ctx, todo)
+		_, fails, err := s.archiveAll(ctx, todo, passOn)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("archive write failed; trying again at the next poll", "error", err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acdbridge/acdbridge/bridge/archive"
 	"github.com/acdbridge/acdbridge/bridge/sessions"
 	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/monitors"
@@ -14,7 +15,9 @@ import (
 )
 
 // TestRealtime archives what the first poll finds (the source's last 24
-// hours), then sessions that end later as SessionEnded announces them.
+// hours) without handing it on (history, when the bridge is first switched
+// on), then sessions that end later as SessionEnded announces them, each
+// handed on once.
 func TestRealtime(t *testing.T) {
 	sc := simulator.DefaultScenario(20, 6)
 	sc.Seed, sc.History = 3, 3*time.Hour
@@ -25,7 +28,10 @@ func TestRealtime(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := serve(t, eng, nil)
-	f := newFixture(t, ts.URL, sessions.Options{PollInterval: time.Hour})
+	var mu sync.Mutex
+	handed := map[string]int{}
+	onArchived := func(_ context.Context, x archive.Session) { mu.Lock(); handed[x.ID]++; mu.Unlock() }
+	f := newFixture(t, ts.URL, sessions.Options{PollInterval: time.Hour, OnArchived: onArchived})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -42,6 +48,12 @@ func TestRealtime(t *testing.T) {
 		cp, ok, _ := f.store.Checkpoint(ctx, sessions.RealtimeName)
 		return ok && cp.At.Equal(history[len(history)-1].EndedAt.Truncate(time.Millisecond))
 	})
+
+	mu.Lock()
+	if len(handed) != 0 {
+		t.Errorf("the first poll handed on %d sessions of history, want none", len(handed))
+	}
+	mu.Unlock()
 
 	// Live sessions end as the simulated clock moves.
 	clock.Add(40 * time.Minute)
@@ -61,6 +73,16 @@ func TestRealtime(t *testing.T) {
 	all := truth(t, eng, simNow.Add(-24*time.Hour), simNow.Add(time.Hour))
 	testutil.WaitFor(t, "the announced sessions archived", 30*time.Second, 10*time.Millisecond, func() bool { return count() == int64(len(all)) })
 	checkAgainstTruth(t, f.store, f.dir, all)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(handed) != len(page.Sessions) {
+		t.Errorf("handed on %d sessions, want the %d that ended live", len(handed), len(page.Sessions))
+	}
+	for _, s := range page.Sessions {
+		if handed[s.ID] != 1 {
+			t.Errorf("%s handed on %d times, want once", s.ID, handed[s.ID])
+		}
+	}
 }
 
 func TestSchedule(t *testing.T) {

@@ -252,7 +252,10 @@ type result struct {
 // one error per session that failed (its record, or its recording: the
 // record is then archived with the recording marked failed). A failed
 // archive write is returned as err.
-func (s *Syncer) archiveAll(ctx context.Context, list []monitors.SessionSummary) (done int, failures []error, err error) {
+// With passOn false, nothing is handed to OnArchived (the first real-time
+// poll ever: what ended before the bridge was first switched on is
+// history, not news for a ticketing system).
+func (s *Syncer) archiveAll(ctx context.Context, list []monitors.SessionSummary, passOn bool) (done int, failures []error, err error) {
 	if len(list) == 0 {
 		return 0, nil, nil
 	}
@@ -302,7 +305,7 @@ func (s *Syncer) archiveAll(ctx context.Context, list []monitors.SessionSummary)
 		}
 		// The sessions the archive held before were passed on already.
 		var before map[string]archive.RecordingState
-		if s.opts.OnArchived != nil {
+		if s.opts.OnArchived != nil && passOn {
 			ids := make([]string, len(batch))
 			for i, x := range batch {
 				ids[i] = x.ID
@@ -338,7 +341,7 @@ func (s *Syncer) archiveAll(ctx context.Context, list []monitors.SessionSummary)
 			if x.Recording.State == archive.RecordingStored {
 				done++
 			}
-			if _, had := before[x.ID]; s.opts.OnArchived != nil && !had {
+			if _, had := before[x.ID]; s.opts.OnArchived != nil && passOn && !had {
 				s.opts.OnArchived(ctx, x)
 			}
 		}
