@@ -18,8 +18,8 @@ import (
 
 // Kamailio 5.6 started by scripts/integration.d/20-kamailio.sh:
 // ACDBRIDGE_IT_KAMAILIO without auth, ACDBRIDGE_IT_KAMAILIO_AUTH with
-// auth_db challenging with 407 (users in ACDBRIDGE_IT_KAMAILIO_USERS as
-// user:password,...; realm example.test).
+// auth_db challenging with 407 (the script's subscriber table holds
+// alice/alicepw and bob/bobpw in example.test, the realm).
 func kamailio(t *testing.T, name string) string {
 	t.Helper()
 	v := os.Getenv(name)
