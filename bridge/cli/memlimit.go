@@ -19,7 +19,7 @@ import (
 // a live heap above it is never refused, the collector just works harder
 // (at most about half the CPU), so a bridge following many more agents
 // should raise it.
-const defaultMemoryLimit = 256 << 20
+const defaultMemoryLimit = 240 << 20
 
 // applyMemoryLimit sets the runtime's soft memory limit from --memory-limit
 // (flag, when given) or else, unless the GOMEMLIMIT environment variable

@@ -71,6 +71,6 @@ profiling endpoints under /debug/pprof/ there; it is off unless set.`,
 	fl.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
 	fl.DurationVar(&summary, "summary-every", 30*time.Second, "how often the console prints a summary")
-	fl.StringVar(&memLimit, "memory-limit", "256MiB", "soft memory limit for the Go runtime (e.g. 512MiB; 0 for none); GOMEMLIMIT, when set, wins over the default")
+	fl.StringVar(&memLimit, "memory-limit", "240MiB", "soft memory limit for the Go runtime (e.g. 512MiB; 0 for none); GOMEMLIMIT, when set, wins over the default")
 	return cmd
 }
