@@ -5,11 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // decodeAgentsWhole is the decoder the poll used before it decoded as it
@@ -186,3 +191,37 @@ func BenchmarkDecodeAgents100k(b *testing.B) {
 }
 
 func unsafeData(s string) *byte { return unsafe.StringData(s) }
+
+// A poll whose body is cut off in the middle is a failed call, retried
+// with backoff, and not a bad payload: nothing is counted as bad, nothing
+// is passed on.
+func TestPollCutMidBodyIsAFailedCall(t *testing.T) {
+	body := agentsBody(5, goodAgentRows...)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, body[:len(body)/2])
+		w.(http.Flusher).Flush()
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	}))
+	t.Cleanup(hs.Close)
+	cfg := fastConfig(hs.URL)
+	cfg.Stream = false
+	r := start(t, cfg)
+	waitFor(t, "a failed poll", func() bool {
+		err := r.c.State().LastError
+		return err != nil && strings.Contains(err.Error(), "GET "+pathAgents+": read the answer")
+	})
+	for _, k := range badKinds() {
+		if v := testutil.ToFloat64(r.c.m.bad.WithLabelValues(k)); v != 0 {
+			t.Errorf("bad_payloads_total{kind=%q} = %v, want 0: a cut connection is not a bad payload", k, v)
+		}
+	}
+	if n := len(r.pic.all()); n != 0 {
+		t.Errorf("%d updates from a cut body", n)
+	}
+}
