@@ -8,9 +8,12 @@
 #
 # With ACDBRIDGE_PPROF=127.0.0.1:6060 in the environment the bridge serves
 # /debug/pprof/ there, and the script saves heap profiles into
-# $ACDBRIDGE_BENCH_PROFILES (default bench-memory-profiles/): one when all
+# $ACDBRIDGE_BENCH_PROFILES (default: a new temporary folder): one when all
 # agents are held, one at the peak sample, one at the end. Read them with
 # `go tool pprof -top -inuse_space bin/acdbridge FILE`.
+# ACDBRIDGE_BENCH_SAMPLES=FILE keeps the samples (KiB, one a line). It also
+# prints the bridge's CPU seconds and GC cycles in the window, and GOMEMLIMIT
+# as it was given (`acdbridge run` sets a 240 MiB soft limit unless told).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${ACDBRIDGE_BIN:-bin/acdbridge}
@@ -51,7 +54,7 @@ agent_polls() {
 }
 profiles=""
 if [ -n "${ACDBRIDGE_PPROF:-}" ]; then
-  profiles=${ACDBRIDGE_BENCH_PROFILES:-bench-memory-profiles}
+  profiles=${ACDBRIDGE_BENCH_PROFILES:-$(mktemp -d -t bench-memory-profiles.XXXXXX)}
   mkdir -p "$profiles"
 fi
 heap() { [ -z "$profiles" ] || curl -sf -o "$profiles/$1.pb.gz" "http://$ACDBRIDGE_PPROF/debug/pprof/heap" || true; }
