@@ -38,6 +38,8 @@ type presenceServer struct {
 	host    string // ours, in Contact and Via
 	port    int
 	nonceK  []byte // signs digest nonces
+	ncMu    sync.Mutex
+	ncSeen  map[string]*ncWindow // nonce → nonce counts used with it
 	jobs    chan *subscription
 	stop    context.CancelFunc
 	ctx     context.Context
@@ -103,7 +105,8 @@ func newPresenceServer(_ context.Context, a *Adapter, cfg settingsOf) (*presence
 	}
 	l := a.slog()
 	s := &presenceServer{a: a, cfg: cfg, host: host, port: port, jobs: make(chan *subscription, 1<<16),
-		agents: map[string]*agentState{}, byID: map[string]string{}, subs: map[dialogKey]*subscription{}, nonceK: make([]byte, 32)}
+		agents: map[string]*agentState{}, byID: map[string]string{}, subs: map[dialogKey]*subscription{}, nonceK: make([]byte, 32),
+		ncSeen: map[string]*ncWindow{}}
 	_, _ = rand.Read(s.nonceK)
 	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("acdbridge"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(l)),
@@ -493,6 +496,7 @@ func (s *presenceServer) sweeper() {
 		}
 		s.mu.Unlock()
 		s.end(dead, "timeout")
+		s.forgetCounts(now)
 	}
 }
 
@@ -777,23 +781,77 @@ func parseEvent(v string) (event, id string, ok bool) {
 
 // newNonce is a nonce the server can check without keeping it: a time and
 // its HMAC.
+// Each challenge gets its own (8 random bytes after the time): nonce
+// counts are tracked per nonce, and two challenges in one second must not
+// share them.
 func (s *presenceServer) newNonce(now time.Time) string {
-	b := make([]byte, 8, 8+16)
+	b := make([]byte, 16, 16+16)
 	binary.BigEndian.PutUint64(b, uint64(now.Unix()))
+	_, _ = rand.Read(b[8:16])
 	m := hmac.New(sha256.New, s.nonceK)
 	m.Write(b)
-	return base64.RawURLEncoding.EncodeToString(m.Sum(b)[:24])
+	return base64.RawURLEncoding.EncodeToString(m.Sum(b)[:32])
+}
+
+// ncWindow is the nonce counts used with one nonce: the highest, and a
+// bitmap of the 64 below it (requests sent in parallel may come out of
+// order).
+type ncWindow struct {
+	max  int
+	seen uint64 // bit i: max-1-i was used
+	at   time.Time
+}
+
+// freshCount records a nonce count used with nonce and says whether it is
+// new (RFC 2617 3.2.2: the server detects replays by the nonce count).
+func (s *presenceServer) freshCount(nonce string, nc int, now time.Time) bool {
+	s.ncMu.Lock()
+	defer s.ncMu.Unlock()
+	w := s.ncSeen[nonce]
+	if w == nil {
+		w = &ncWindow{at: now}
+		s.ncSeen[nonce] = w
+	}
+	switch d := w.max - nc; {
+	case nc > w.max:
+		// The old highest moves to bit shift-1 (Go's shifts past 63 give
+		// 0: a jump of more than 64 forgets the window).
+		shift := nc - w.max
+		w.seen = w.seen<<shift | 1<<(shift-1)
+		w.max = nc
+		return true
+	case d == 0 || d > 64:
+		return false
+	default:
+		bit := uint64(1) << (d - 1)
+		if w.seen&bit != 0 {
+			return false
+		}
+		w.seen |= bit
+		return true
+	}
+}
+
+// forgetCounts drops the nonce counts of nonces past their lifetime.
+func (s *presenceServer) forgetCounts(now time.Time) {
+	s.ncMu.Lock()
+	defer s.ncMu.Unlock()
+	for n, w := range s.ncSeen {
+		if now.Sub(w.at) > nonceLifetime+time.Minute {
+			delete(s.ncSeen, n)
+		}
+	}
 }
 
 // checkNonce says whether the nonce is ours, and whether it went stale.
 func (s *presenceServer) checkNonce(n string, now time.Time) (ours, stale bool) {
 	b, err := base64.RawURLEncoding.DecodeString(n)
-	if err != nil || len(b) != 24 {
+	if err != nil || len(b) != 32 {
 		return false, false
 	}
 	m := hmac.New(sha256.New, s.nonceK)
-	m.Write(b[:8])
-	if !hmac.Equal(m.Sum(nil)[:16], b[8:]) {
+	m.Write(b[:16])
+	if !hmac.Equal(m.Sum(nil)[:16], b[16:]) {
 		return false, false
 	}
 	at := time.Unix(int64(binary.BigEndian.Uint64(b[:8])), 0)
@@ -832,9 +890,12 @@ func (s *presenceServer) authorized(req *sip.Request, tx sip.ServerTransaction) 
 				chal := &digest.Challenge{Realm: s.cfg.realm, Nonce: cred.Nonce, Algorithm: cred.Algorithm, QOP: []string{"auth"}}
 				want, err := digest.Digest(chal, digest.Options{Method: req.Method.String(), URI: cred.URI, Username: cred.Username, Password: pass, Cnonce: cred.Cnonce, Count: cred.Nc})
 				if err == nil && subtle.ConstantTimeCompare([]byte(want.Response), []byte(cred.Response)) == 1 {
-					if !st {
+					if !st && s.freshCount(cred.Nonce, cred.Nc, now) {
 						return true
 					}
+					// An expired nonce, or a nonce count already used (a
+					// replay): a new challenge, which only the password
+					// answers.
 					stale = true
 				}
 			}

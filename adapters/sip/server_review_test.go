@@ -127,13 +127,14 @@ func TestServerDigestChecks(t *testing.T) {
 		{"no qop", alice, false, 401},
 		{"right", alice, true, 200},
 	}
-	for _, tc := range tests {
+	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := *chal
 			if !tc.qop {
 				c.QOP = nil
 			}
-			cred, err := digest.Digest(&c, digest.Options{Method: "SUBSCRIBE", URI: tc.uri, Username: "bob", Password: "bobpw", Count: 1})
+			// A new nonce count each: a count used before is a replay.
+			cred, err := digest.Digest(&c, digest.Options{Method: "SUBSCRIBE", URI: tc.uri, Username: "bob", Password: "bobpw", Count: i + 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -306,4 +307,46 @@ func TestServerRefreshWhileEnding(t *testing.T) {
 	sub.mu.Unlock()
 	a.srv.kick(sub)
 	w.WaitNotify(t, "the final NOTIFY", 1, func(n Notify) bool { return n.State == "terminated;reason=timeout" })
+}
+
+// TestServerDigestReplay: an Authorization replayed (a nonce count used
+// before with its nonce) is challenged again with stale=true; new counts
+// pass, also out of order within the window of 64 (parallel SUBSCRIBEs
+// of a phone's BLF keys).
+func TestServerDigestReplay(t *testing.T) {
+	ctx := context.Background()
+	a, addr := serving(t, map[string]any{"watchers": map[string]string{"bob": "bobpw"}, "realm": "example.test"})
+	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)})
+	w := NewWatcher(t, "", "")
+	res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60)
+	if err != nil || res.StatusCode != 401 {
+		t.Fatalf("SUBSCRIBE without credentials: %v %v", res, err)
+	}
+	chal, err := digest.ParseChallenge(headerValue(res, "WWW-Authenticate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := map[int]string{}
+	for _, nc := range []int{1, 2, 5, 4, 3, 70} {
+		cred, err := digest.Digest(chal, digest.Options{Method: "SUBSCRIBE", URI: alice, Username: "bob", Password: "bobpw", Count: nc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth[nc] = cred.String()
+	}
+	for i, step := range []struct {
+		nc   int
+		code int
+	}{{1, 200}, {1, 401}, {2, 200}, {5, 200}, {4, 200}, {2, 401}, {3, 200}, {5, 401}, {70, 200}, {5, 401}, {3, 401}} {
+		w.mu.Lock()
+		w.fromTag, w.callID, w.toTag = sip.GenerateTagN(10), sip.GenerateTagN(16), ""
+		w.mu.Unlock()
+		res, err := w.do(ctx, w.request(60, "Authorization", auth[step.nc]))
+		if err != nil || res.StatusCode != step.code {
+			t.Fatalf("step %d, nc %d: %v %v, want %d", i, step.nc, res, err, step.code)
+		}
+		if step.code == 401 && !strings.Contains(headerValue(res, "WWW-Authenticate"), "stale=true") {
+			t.Fatalf("step %d: a replay challenged without stale=true: %q", i, headerValue(res, "WWW-Authenticate"))
+		}
+	}
 }
