@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -45,11 +46,11 @@ profiling endpoints under /debug/pprof/ there; it is off unless set.`,
 					return errors.New(file + " is not valid")
 				}
 			}
-			limit, err := applyMemoryLimit(memLimit, cmd.Flags().Changed("memory-limit"))
+			limit, autoLimit, err := applyMemoryLimit(memLimit, cmd.Flags().Changed("memory-limit"))
 			if err != nil {
 				return err
 			}
-			log.Debug("Go soft memory limit", "bytes", limit)
+			log.Debug("Go soft memory limit", "bytes", limit, "auto", autoLimit)
 			stopPprof, err := startPprof(log)
 			if err != nil {
 				return err
@@ -61,6 +62,11 @@ profiling endpoints under /debug/pprof/ there; it is off unless set.`,
 			if err != nil {
 				return err
 			}
+			if autoLimit {
+				ctx, stop := context.WithCancel(cmd.Context())
+				defer stop()
+				go followAgents(ctx, b.AgentCount, 10*time.Second)
+			}
 			return b.Run(cmd.Context(), func() {
 				fmt.Fprintln(cmd.OutOrStdout(), "acdbridge is running; Ctrl-C stops it.")
 			})
@@ -71,6 +77,6 @@ profiling endpoints under /debug/pprof/ there; it is off unless set.`,
 	fl.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
 	fl.DurationVar(&summary, "summary-every", 30*time.Second, "how often the console prints a summary")
-	fl.StringVar(&memLimit, "memory-limit", "240MiB", "soft memory limit for the Go runtime (e.g. 512MiB; 0 for none); GOMEMLIMIT, when set, wins over the default")
+	fl.StringVar(&memLimit, "memory-limit", "auto", "soft memory limit for the Go runtime: auto (240MiB, or 2.4KiB for each agent followed when that is more), a size such as 512MiB, or 0 for none; GOMEMLIMIT, when set, wins over the default")
 	return cmd
 }

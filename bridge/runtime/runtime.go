@@ -615,6 +615,13 @@ func (b *Bridge) Agents() []monitors.Agent {
 	return b.agents.All()
 }
 
+// AgentCount is how many agents the agent monitor holds.
+func (b *Bridge) AgentCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.agents.Len()
+}
+
 // Stale says whether the source is stale.
 func (b *Bridge) Stale() bool {
 	b.mu.Lock()
