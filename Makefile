@@ -41,7 +41,7 @@ integration: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	./scripts/integration.sh bench
-	./scripts/bench-memory.sh 60
+	./scripts/bench-memory.sh 75
 
 # Opt-in (about 30 minutes at the default): a 90-day backfill of
 # BACKFILL_SESSIONS simulated sessions into SQLite (scripts/bench-backfill.sh).
