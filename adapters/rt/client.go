@@ -7,13 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/httpout"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -84,7 +83,7 @@ func (a *Adapter) do(ctx context.Context, in *instance, method, path string, que
 	}
 	resp, err := in.client.Do(req)
 	if err != nil {
-		return &callError{outcome: sdk.Retryable, msg: transportError(ctx, in, shown, err)}
+		return &callError{outcome: sdk.Retryable, msg: httpout.TransportError(ctx, shown, in.cfg.timeout, err)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
@@ -102,16 +101,16 @@ func (a *Adapter) do(ctx context.Context, in *instance, method, path string, que
 			return nil
 		}
 		if err := json.Unmarshal(data, out); err != nil {
-			return &callError{outcome: sdk.Permanent, msg: fmt.Sprintf("%s: %s with a body that is not the JSON RT answers (%v): %s; is url RT's address?", shown, status, err, snippet(data))}
+			return &callError{outcome: sdk.Permanent, msg: fmt.Sprintf("%s: %s with a body that is not the JSON RT answers (%v): %s; is url RT's address?", shown, status, err, httpout.Snippet(data))}
 		}
 		return nil
 	case code >= 300 && code <= 399:
 		msg := fmt.Sprintf("%s: %s, redirected", shown, status)
 		if loc, err := resp.Location(); err == nil {
-			msg += " to " + showURL(loc)
+			msg += " to " + httpout.ShowURL(loc)
 		}
 		return &callError{outcome: sdk.Permanent, msg: msg + ": RT sends to its login page a request REST2 does not take; check that url is RT's address with its web path"}
-	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+	case httpout.Retryable(code):
 		return &callError{outcome: sdk.Retryable, msg: fmt.Sprintf("%s: %s: %s", shown, status, rtMessage(data))}
 	case code == http.StatusUnauthorized:
 		return &callError{outcome: sdk.Permanent, msg: fmt.Sprintf("%s: %s: RT refused the credentials (%s); check token, or username and password", shown, status, rtMessage(data))}
@@ -127,51 +126,12 @@ func rtMessage(data []byte) string {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(data, &e) == nil && e.Message != "" {
-		return clean(e.Message)
+		return httpout.Clean(e.Message)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return "no message"
 	}
-	return snippet(data)
-}
-
-const snippetBytes = 200
-
-func snippet(data []byte) string {
-	s := clean(string(data[:min(len(data), snippetBytes)]))
-	if len(data) > snippetBytes {
-		s += "…"
-	}
-	return s
-}
-
-// clean makes text fit on one line of a message.
-func clean(s string) string {
-	s = strings.ToValidUTF8(s, "�")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.TrimSpace(s)
-}
-
-// transportError says why no answer came.
-func transportError(ctx context.Context, in *instance, shown string, err error) string {
-	cause := err
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		cause = ue.Err
-	}
-	var ne net.Error
-	switch {
-	case ctx.Err() != nil:
-		return fmt.Sprintf("%s: the bridge's call ended before an answer came: %v", shown, context.Cause(ctx))
-	case errors.As(err, &ne) && ne.Timeout():
-		return fmt.Sprintf("%s: no answer within the timeout of %s", shown, in.cfg.timeout)
-	}
-	return fmt.Sprintf("%s: %v", shown, cause)
+	return httpout.Snippet(data)
 }
 
 // rtID is a REST2 id: RT writes it as a string, sometimes as a number.
@@ -315,7 +275,7 @@ func (a *Adapter) setStatus(ctx context.Context, in *instance, id int, status st
 		return err
 	}
 	if t.Status != status {
-		return &callError{outcome: sdk.Permanent, msg: fmt.Sprintf("PUT %s/REST/2.0/%s: status %q refused: %s", in.cfg.shownURL, path, status, clean(strings.Join(msgs, "; ")))}
+		return &callError{outcome: sdk.Permanent, msg: fmt.Sprintf("PUT %s/REST/2.0/%s: status %q refused: %s", in.cfg.shownURL, path, status, httpout.Clean(strings.Join(msgs, "; ")))}
 	}
 	return nil
 }

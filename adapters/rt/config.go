@@ -3,12 +3,15 @@ package rt
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/check"
+	"github.com/acdbridge/acdbridge/adapters/internal/httpout"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -104,18 +107,7 @@ type settingsOf struct {
 // *sdk.FieldError, joined with errors.Join.
 func parseConfig(s sdk.Settings) (settingsOf, error) {
 	var c Config
-	if err := s.Decode(&c); err != nil {
-		var fe *sdk.FieldError
-		if errors.As(err, &fe) {
-			if strings.HasPrefix(fe.Message, "unknown setting") {
-				fe.Message = fmt.Sprintf("expected one of url, token, username, password, queue, queues, custom_fields, status, ticket_ref, timeout; got the unknown setting %q", fe.Field)
-			}
-			if want, ok := expectedType[fe.Field]; ok && strings.HasPrefix(fe.Message, "expected ") {
-				if _, got, ok := strings.Cut(fe.Message, ", got "); ok {
-					fe.Message = want + "; got " + got
-				}
-			}
-		}
+	if err := check.DecodeTyped(s, &c, "url, token, username, password, queue, queues, custom_fields, status, ticket_ref, timeout", expectedType); err != nil {
 		return settingsOf{}, err
 	}
 	return c.validate()
@@ -128,17 +120,15 @@ func (c Config) Validate() error {
 }
 
 func (c Config) validate() (settingsOf, error) {
-	var errs []error
-	fail := func(field, format string, args ...any) {
-		errs = append(errs, &sdk.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
+	var e check.Errors
+	fail := e.Fail
 	out := settingsOf{queue: DefaultQueue, queues: map[string]string{}, customFields: map[string]string{},
 		status: map[string]string{}, timeout: DefaultTimeout}
 
 	if u, err := checkURL(c.URL); err != nil {
 		fail("url", "%s", err)
 	} else {
-		out.shownURL = showURL(u)
+		out.shownURL = httpout.ShowURL(u)
 		b := *u
 		b.Path = strings.TrimSuffix(b.Path, "/") + "/REST/2.0/"
 		b.RawPath = ""
@@ -174,7 +164,7 @@ func (c Config) validate() (settingsOf, error) {
 			fail("queue", "expected an RT queue's name, like %q; got an empty string", DefaultQueue)
 		}
 	}
-	for _, k := range sortedKeys(c.Queues) {
+	for _, k := range slices.Sorted(maps.Keys(c.Queues)) {
 		switch {
 		case k == "" || strings.HasPrefix(k, "/") || strings.HasSuffix(k, "/"):
 			fail("queues", "expected remote-support queue ids like \"support/printers\" as keys; got %q", k)
@@ -184,7 +174,7 @@ func (c Config) validate() (settingsOf, error) {
 			out.queues[k] = c.Queues[k]
 		}
 	}
-	for _, k := range sortedKeys(c.CustomFields) {
+	for _, k := range slices.Sorted(maps.Keys(c.CustomFields)) {
 		switch {
 		case k == "":
 			fail("custom_fields", "expected request field names as keys; got an empty one")
@@ -197,7 +187,7 @@ func (c Config) validate() (settingsOf, error) {
 	for r, s := range DefaultStatus {
 		out.status[r] = s
 	}
-	for _, k := range sortedKeys(c.Status) {
+	for _, k := range slices.Sorted(maps.Keys(c.Status)) {
 		if _, ok := DefaultStatus[k]; !ok {
 			fail("status", "expected the resolutions \"resolved\" and \"unresolved\" as keys; got %q", k)
 			continue
@@ -218,17 +208,9 @@ func (c Config) validate() (settingsOf, error) {
 	}
 
 	if c.Timeout != nil {
-		d, err := time.ParseDuration(*c.Timeout)
-		switch {
-		case err != nil:
-			fail("timeout", `expected a duration such as "15s" or "1m"; got %q`, *c.Timeout)
-		case d < MinTimeout || d > MaxTimeout:
-			fail("timeout", "expected a duration from %s to %s; got %s", MinTimeout, MaxTimeout, *c.Timeout)
-		default:
-			out.timeout = d
-		}
+		out.timeout = e.Duration("timeout", *c.Timeout, MinTimeout, MaxTimeout, DefaultTimeout)
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := e.Err(); err != nil {
 		return settingsOf{}, err
 	}
 	return out, nil
@@ -251,15 +233,6 @@ func (s settingsOf) rtQueue(queue string) string {
 	return s.queue
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // checkURL accepts an absolute http or https URL with a host, without
 // userinfo (credentials go in token or username and password), query or
 // fragment.
@@ -270,38 +243,22 @@ func checkURL(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // without the URL, which may hold a password
-		}
-		return nil, fmt.Errorf("%s; got one that does not parse: %v", want, err)
+		return nil, fmt.Errorf("%s; got one that does not parse: %v", want, httpout.WithoutURL(err))
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
 		if u.Scheme == "" {
-			return nil, fmt.Errorf("%s; got %q, without a scheme", want, showURL(u))
+			return nil, fmt.Errorf("%s; got %q, without a scheme", want, httpout.ShowURL(u))
 		}
 		return nil, fmt.Errorf("%s; got the scheme %q", want, u.Scheme)
 	case u.Opaque != "" || u.Hostname() == "":
-		return nil, fmt.Errorf("%s; got %q, without a host", want, showURL(u))
+		return nil, fmt.Errorf("%s; got %q, without a host", want, httpout.ShowURL(u))
 	case u.User != nil:
 		return nil, fmt.Errorf("%s; got one with user:password@, which is not used: set token, or username and password", want)
 	case u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("%s; got %q with a query or #fragment", want, showURL(u))
+		return nil, fmt.Errorf("%s; got %q with a query or #fragment", want, httpout.ShowURL(u))
 	case strings.Contains(u.Path, "/REST/"):
-		return nil, fmt.Errorf("%s; got %q, which already names the REST API: give RT's own URL, the adapter adds /REST/2.0", want, showURL(u))
+		return nil, fmt.Errorf("%s; got %q, which already names the REST API: give RT's own URL, the adapter adds /REST/2.0", want, httpout.ShowURL(u))
 	}
 	return u, nil
-}
-
-// showURL is u without userinfo and query: the form that goes into logs,
-// health and messages.
-func showURL(u *url.URL) string {
-	v := *u
-	v.User = nil
-	v.Fragment, v.RawFragment = "", ""
-	if v.RawQuery != "" {
-		v.RawQuery = "…"
-	}
-	return v.String()
 }

@@ -3,12 +3,15 @@ package webhook
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/check"
+	"github.com/acdbridge/acdbridge/adapters/internal/httpout"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -90,18 +93,7 @@ type settingsOf struct {
 // *sdk.FieldError, joined with errors.Join.
 func parseConfig(s sdk.Settings) (settingsOf, error) {
 	var c Config
-	if err := s.Decode(&c); err != nil {
-		var fe *sdk.FieldError
-		if errors.As(err, &fe) {
-			if strings.HasPrefix(fe.Message, "unknown setting") {
-				fe.Message = fmt.Sprintf("expected one of url, secret, headers, timeout, send; got the unknown setting %q", fe.Field)
-			}
-			if want, ok := expectedType[fe.Field]; ok && strings.HasPrefix(fe.Message, "expected ") {
-				if _, got, ok := strings.Cut(fe.Message, ", got "); ok {
-					fe.Message = want + "; got " + got
-				}
-			}
-		}
+	if err := check.DecodeTyped(s, &c, "url, secret, headers, timeout, send", expectedType); err != nil {
 		return settingsOf{}, err
 	}
 	return c.validate()
@@ -114,17 +106,15 @@ func (c Config) Validate() error {
 }
 
 func (c Config) validate() (settingsOf, error) {
-	var errs []error
-	fail := func(field, format string, args ...any) {
-		errs = append(errs, &sdk.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
+	var e check.Errors
+	fail := e.Fail
 	out := settingsOf{timeout: DefaultTimeout, send: map[sdk.Capability]bool{}, headers: http.Header{}}
 
 	u, err := checkURL(c.URL)
 	if err != nil {
 		fail("url", "%s", err)
 	} else {
-		out.url, out.shownURL = u, showURL(u)
+		out.url, out.shownURL = u, httpout.ShowURL(u)
 	}
 
 	if c.Secret != nil {
@@ -135,12 +125,7 @@ func (c Config) validate() (settingsOf, error) {
 		}
 	}
 
-	names := make([]string, 0, len(c.Headers))
-	for name := range c.Headers {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(c.Headers)) {
 		field := "headers." + name
 		canon := http.CanonicalHeaderKey(name)
 		switch {
@@ -163,15 +148,7 @@ func (c Config) validate() (settingsOf, error) {
 	}
 
 	if c.Timeout != nil {
-		d, err := time.ParseDuration(*c.Timeout)
-		switch {
-		case err != nil:
-			fail("timeout", `expected a duration such as "10s" or "1m30s"; got %q`, *c.Timeout)
-		case d < MinTimeout || d > MaxTimeout:
-			fail("timeout", "expected a duration from %s to %s; got %s", MinTimeout, MaxTimeout, *c.Timeout)
-		default:
-			out.timeout = d
-		}
+		out.timeout = e.Duration("timeout", *c.Timeout, MinTimeout, MaxTimeout, DefaultTimeout)
 	}
 
 	switch {
@@ -193,7 +170,7 @@ func (c Config) validate() (settingsOf, error) {
 			out.send[kind] = true
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := e.Err(); err != nil {
 		return settingsOf{}, err
 	}
 	return out, nil
@@ -216,43 +193,22 @@ func checkURL(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s; got one that does not parse: %v", want, redactParseError(err))
+		return nil, fmt.Errorf("%s; got one that does not parse: %v", want, httpout.WithoutURL(err))
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
 		if u.Scheme == "" {
-			return nil, fmt.Errorf("%s; got %q, without a scheme", want, showURL(u))
+			return nil, fmt.Errorf("%s; got %q, without a scheme", want, httpout.ShowURL(u))
 		}
 		return nil, fmt.Errorf("%s; got the scheme %q", want, u.Scheme)
 	case u.Opaque != "" || u.Host == "":
-		return nil, fmt.Errorf("%s; got %q, without a host", want, showURL(u))
+		return nil, fmt.Errorf("%s; got %q, without a host", want, httpout.ShowURL(u))
 	case u.Hostname() == "":
-		return nil, fmt.Errorf("%s; got %q, without a host name", want, showURL(u))
+		return nil, fmt.Errorf("%s; got %q, without a host name", want, httpout.ShowURL(u))
 	case u.Fragment != "":
-		return nil, fmt.Errorf("%s; got %q with a #fragment, which is never sent", want, showURL(u))
+		return nil, fmt.Errorf("%s; got %q with a #fragment, which is never sent", want, httpout.ShowURL(u))
 	}
 	return u, nil
-}
-
-// redactParseError keeps url.Parse's reason and drops the URL it quotes.
-func redactParseError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// showURL is u without userinfo and query, which may hold credentials: the
-// form of the URL that goes into logs, health and messages.
-func showURL(u *url.URL) string {
-	v := *u
-	v.User = nil
-	v.Fragment, v.RawFragment = "", ""
-	if v.RawQuery != "" {
-		v.RawQuery = "…"
-	}
-	return v.String()
 }
 
 // validHeaderName is RFC 9110's token.

@@ -16,21 +16,18 @@ import (
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/httpout"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -43,10 +40,6 @@ const userAgent = "acdbridge-webhook/" + Version
 //
 //go:embed sample.hcl
 var Sample string
-
-// snippetBytes is how much of a refusing response's body goes into the
-// result's message.
-const snippetBytes = 200
 
 // drainBytes is how much more of a response is read so that its connection
 // can be reused.
@@ -319,10 +312,11 @@ func (a *Adapter) post(ctx context.Context, in *instance, event string, build fu
 
 	resp, err := in.client.Do(req)
 	if err != nil {
-		return a.done(in, event, id, sdk.Retryable, a.requestError(ctx, in, err))
+		return a.done(in, event, id, sdk.Retryable, httpout.TransportError(ctx, "POST "+in.cfg.shownURL, in.cfg.timeout, err))
 	}
 	defer resp.Body.Close()
-	snippet, more := readSnippet(resp.Body)
+	start, _ := io.ReadAll(io.LimitReader(resp.Body, httpout.SnippetBytes+1))
+	snippet := httpout.Snippet(start)
 	_, _ = io.CopyN(io.Discard, resp.Body, drainBytes) // so the connection can be reused
 
 	code := resp.StatusCode
@@ -333,38 +327,21 @@ func (a *Adapter) post(ctx context.Context, in *instance, event string, build fu
 	switch {
 	case code >= 200 && code <= 299:
 		return a.done(in, event, id, sdk.Applied, fmt.Sprintf("delivered: %s", status))
-	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+	case httpout.Retryable(code):
 		msg := fmt.Sprintf("POST %s: %s", in.cfg.shownURL, status)
 		if ra := resp.Header.Get("Retry-After"); ra != "" {
-			msg += fmt.Sprintf(" (Retry-After: %s)", truncate(clean(ra), 40))
+			msg += fmt.Sprintf(" (Retry-After: %s)", truncate(httpout.Clean(ra), 40))
 		}
-		return a.done(in, event, id, sdk.Retryable, withSnippet(msg, snippet, more))
+		return a.done(in, event, id, sdk.Retryable, withSnippet(msg, snippet))
 	case code >= 300 && code <= 399:
 		msg := fmt.Sprintf("POST %s: %s; redirects are not followed", in.cfg.shownURL, status)
 		if loc, err := resp.Location(); err == nil {
-			msg += fmt.Sprintf(": set url to the new address (%s)", showURL(loc))
+			msg += fmt.Sprintf(": set url to the new address (%s)", httpout.ShowURL(loc))
 		}
 		return a.done(in, event, id, sdk.Permanent, msg)
 	default:
-		return a.done(in, event, id, sdk.Permanent, withSnippet(fmt.Sprintf("POST %s: %s", in.cfg.shownURL, status), snippet, more))
+		return a.done(in, event, id, sdk.Permanent, withSnippet(fmt.Sprintf("POST %s: %s", in.cfg.shownURL, status), snippet))
 	}
-}
-
-// requestError says why no response came, without the URL's userinfo.
-func (a *Adapter) requestError(ctx context.Context, in *instance, err error) string {
-	cause := err
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		cause = ue.Err
-	}
-	var ne net.Error
-	switch {
-	case ctx.Err() != nil:
-		return fmt.Sprintf("POST %s: the bridge's call ended before an answer came: %v", in.cfg.shownURL, context.Cause(ctx))
-	case errors.As(err, &ne) && ne.Timeout():
-		return fmt.Sprintf("POST %s: no answer within the timeout of %s", in.cfg.shownURL, in.cfg.timeout)
-	}
-	return fmt.Sprintf("POST %s: %v", in.cfg.shownURL, cause)
 }
 
 // done records the outcome for Health and the log.
@@ -395,35 +372,10 @@ func deliveryID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// readSnippet reads the start of a response body for a message.
-func readSnippet(r io.Reader) (string, bool) {
-	buf, _ := io.ReadAll(io.LimitReader(r, snippetBytes+1))
-	more := len(buf) > snippetBytes
-	if more {
-		buf = buf[:snippetBytes]
-	}
-	return clean(string(buf)), more
-}
-
-// clean makes text fit on one line of a message: valid UTF-8, no control
-// characters, no surrounding space.
-func clean(s string) string {
-	s = strings.ToValidUTF8(s, "�")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.TrimSpace(s)
-}
-
-func withSnippet(msg, snippet string, more bool) string {
+// withSnippet is msg with the start of the body, if any.
+func withSnippet(msg, snippet string) string {
 	if snippet == "" {
 		return msg
-	}
-	if more {
-		snippet += "…"
 	}
 	return msg + ": " + snippet
 }

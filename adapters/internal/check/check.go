@@ -20,10 +20,26 @@ import (
 // the error for an unknown setting lists known, the settings there are
 // ("address, password, timeout").
 func Decode(s sdk.Settings, c any, known string) error {
+	return DecodeTyped(s, c, known, nil)
+}
+
+// DecodeTyped is Decode that also words a value of the wrong JSON type in
+// the config file's terms: expected maps a setting to what it should have
+// been (`expected a duration string, like "15s"`), which replaces the
+// decoder's "expected ..., got ..." before the "got".
+func DecodeTyped(s sdk.Settings, c any, known string, expected map[string]string) error {
 	err := s.Decode(c)
 	var fe *sdk.FieldError
-	if errors.As(err, &fe) && strings.HasPrefix(fe.Message, "unknown setting") {
+	if !errors.As(err, &fe) {
+		return err
+	}
+	if strings.HasPrefix(fe.Message, "unknown setting") {
 		fe.Message = fmt.Sprintf("expected one of %s; got the unknown setting %q", known, fe.Field)
+	}
+	if want, ok := expected[fe.Field]; ok && strings.HasPrefix(fe.Message, "expected ") {
+		if _, got, ok := strings.Cut(fe.Message, ", got "); ok {
+			fe.Message = want + "; got " + got
+		}
 	}
 	return err
 }

@@ -99,3 +99,19 @@ func TestErrorsCollect(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+func TestDecodeTyped(t *testing.T) {
+	type config struct {
+		Timeout string `json:"timeout"`
+	}
+	var c config
+	err := DecodeTyped(sdk.Settings{JSON: []byte(`{"timeout":5}`)}, &c, "timeout", map[string]string{"timeout": `expected a duration string, like "15s"`})
+	var fe *sdk.FieldError
+	if !errors.As(err, &fe) || fe.Field != "timeout" || !strings.HasPrefix(fe.Message, `expected a duration string, like "15s"; got `) {
+		t.Fatalf("%v", err)
+	}
+	err = DecodeTyped(sdk.Settings{JSON: []byte(`{"timeot":"5s"}`)}, &c, "timeout", map[string]string{"timeout": "x"})
+	if !errors.As(err, &fe) || fe.Message != `expected one of timeout; got the unknown setting "timeot"` {
+		t.Fatalf("%v", err)
+	}
+}
