@@ -1,7 +1,6 @@
 package rt_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	"github.com/acdbridge/acdbridge/adapters/rt"
 	"github.com/acdbridge/acdbridge/internal/adaptertest"
 	"github.com/acdbridge/acdbridge/plugins/host"
@@ -25,11 +25,7 @@ const serveEnv = "ACDBRIDGE_RT_SERVE"
 // environment, it serves the rt adapter as a real plugin process, as
 // `acdbridge plugin serve rt` would.
 func TestMain(m *testing.M) {
-	if os.Getenv(serveEnv) != "" {
-		sdk.Serve(rt.New(sdk.Logger("rt")))
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+	acdtest.Main(m, serveEnv, func() sdk.Adapter { return rt.New(sdk.Logger("rt")) })
 }
 
 func sampleSettings(t *testing.T) map[string]any {
@@ -38,10 +34,7 @@ func sampleSettings(t *testing.T) map[string]any {
 }
 
 func TestSampleIsAccepted(t *testing.T) {
-	js, _ := json.Marshal(sampleSettings(t))
-	if err := rt.New(nil).Configure(context.Background(), sdk.Settings{Instance: "helpdesk", JSON: js}); err != nil {
-		t.Fatalf("sample.hcl's settings %s: %v", js, err)
-	}
+	acdtest.Accepts(t, rt.New(nil), sampleSettings(t))
 }
 
 // TestConformance runs the conformance kit on the adapter as a real plugin

@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	"github.com/acdbridge/acdbridge/adapters/sip"
 	"github.com/acdbridge/acdbridge/internal/adaptertest"
 	"github.com/acdbridge/acdbridge/plugins/host"
@@ -22,11 +23,7 @@ const serveEnv = "ACDBRIDGE_SIP_SERVE"
 // Under go test, os.Args[0] is this test binary: asked through the
 // environment, it serves the sip adapter as a real plugin process.
 func TestMain(m *testing.M) {
-	if os.Getenv(serveEnv) != "" {
-		sdk.Serve(sip.New(sdk.Logger("sip")))
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+	acdtest.Main(m, serveEnv, func() sdk.Adapter { return sip.New(sdk.Logger("sip")) })
 }
 
 // sampleSettings are sample.hcl's settings as the bridge hands them over.
@@ -36,12 +33,7 @@ func sampleSettings(t *testing.T) map[string]any {
 }
 
 func TestSampleIsAccepted(t *testing.T) {
-	js, _ := json.Marshal(sampleSettings(t))
-	a := sip.New(nil)
-	defer a.Close()
-	if err := a.Configure(context.Background(), sdk.Settings{Instance: "presence", JSON: js}); err != nil {
-		t.Fatalf("sample.hcl's settings %s: %v", js, err)
-	}
+	acdtest.Accepts(t, sip.New(nil), sampleSettings(t))
 }
 
 // TestConformance runs the conformance kit on the adapter as a real plugin

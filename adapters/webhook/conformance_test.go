@@ -1,7 +1,6 @@
 package webhook_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	"github.com/acdbridge/acdbridge/adapters/webhook"
 	"github.com/acdbridge/acdbridge/internal/adaptertest"
 	"github.com/acdbridge/acdbridge/plugins/host"
@@ -26,11 +26,7 @@ const serveEnv = "ACDBRIDGE_WEBHOOK_SERVE"
 // environment, it serves the webhook adapter as a real plugin process, as
 // `acdbridge plugin serve webhook` would.
 func TestMain(m *testing.M) {
-	if os.Getenv(serveEnv) != "" {
-		sdk.Serve(webhook.New(sdk.Logger("webhook")))
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+	acdtest.Main(m, serveEnv, func() sdk.Adapter { return webhook.New(sdk.Logger("webhook")) })
 }
 
 // receiver counts requests by event and checks their signatures.
@@ -75,10 +71,7 @@ func sampleSettings(t *testing.T) map[string]any {
 }
 
 func TestSampleIsAccepted(t *testing.T) {
-	js, _ := json.Marshal(sampleSettings(t))
-	if err := webhook.New(nil).Configure(context.Background(), sdk.Settings{Instance: "crm", JSON: js}); err != nil {
-		t.Fatalf("sample.hcl's settings %s: %v", js, err)
-	}
+	acdtest.Accepts(t, webhook.New(nil), sampleSettings(t))
 }
 
 // TestConformance runs the conformance kit on the adapter as a real plugin
