@@ -15,19 +15,14 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	goldenfile "github.com/acdbridge/acdbridge/adapters/internal/golden"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
 var update = flag.Bool("update", false, "rewrite testcases/ from what the adapter sends and the fake answers")
 
-func at(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
+var at = acdtest.At
 
 // The examples: those of docs/events.md where they overlap.
 var (

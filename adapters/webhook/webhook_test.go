@@ -23,6 +23,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
@@ -92,13 +93,7 @@ func configured(t *testing.T, settings string) *Adapter {
 	return a
 }
 
-func at(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
+var at = acdtest.At
 
 // The examples: those of docs/events.md where they overlap.
 var (

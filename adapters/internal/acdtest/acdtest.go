@@ -272,3 +272,13 @@ func Start(t *testing.T, a Closer, settings, extra map[string]any, wait string) 
 		testutil.WaitFor(t, wait, 5*time.Second, 2*time.Millisecond, func() bool { return a.Health(context.Background()).Status == sdk.Up })
 	}
 }
+
+// At is the RFC 3339 time s, for the examples of tests; it panics on a
+// malformed s, a mistake in the test itself.
+func At(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
