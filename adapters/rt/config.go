@@ -106,11 +106,7 @@ type settingsOf struct {
 // parseConfig decodes and validates settings: every bad setting is a
 // *sdk.FieldError, joined with errors.Join.
 func parseConfig(s sdk.Settings) (settingsOf, error) {
-	var c Config
-	if err := check.DecodeTyped(s, &c, "url, token, username, password, queue, queues, custom_fields, status, ticket_ref, timeout", expectedType); err != nil {
-		return settingsOf{}, err
-	}
-	return c.validate()
+	return check.Parse(s, "url, token, username, password, queue, queues, custom_fields, status, ticket_ref, timeout", expectedType, Config.validate)
 }
 
 // Validate checks the settings; every bad one is a *sdk.FieldError.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/httpout"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -101,13 +102,9 @@ func (a *Adapter) Configure(_ context.Context, s sdk.Settings) error {
 	if err != nil {
 		return err
 	}
-	next := &instance{name: s.Instance, cfg: cfg, client: &http.Client{
-		Transport: http.DefaultTransport.(*http.Transport).Clone(),
-		Timeout:   cfg.timeout,
-		// RT answers a request it cannot authenticate outside REST2 with a
-		// redirect to its login page: that is an answer, not a place to go.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	// RT answers a request it cannot authenticate outside REST2 with a
+	// redirect to its login page: that is an answer, not a place to go.
+	next := &instance{name: s.Instance, cfg: cfg, client: httpout.Client(cfg.timeout)}
 	a.mu.Lock()
 	prev := a.cur
 	if prev != nil && prev.cfg.base.String() == cfg.base.String() {

@@ -114,15 +114,10 @@ func (a *Adapter) Configure(_ context.Context, s sdk.Settings) error {
 	if err != nil {
 		return err
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	next := &instance{name: s.Instance, cfg: cfg, client: &http.Client{
-		Transport: transport,
-		Timeout:   cfg.timeout,
-		// A redirected POST becomes a GET (301, 302, 303) and would pass for
-		// a delivery; and extra headers would follow to another host. The
-		// redirect is the answer: the url setting should say where to go.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	// A redirected POST becomes a GET (301, 302, 303) and would pass for a
+	// delivery; and extra headers would follow to another host. The
+	// redirect is the answer: the url setting should say where to go.
+	next := &instance{name: s.Instance, cfg: cfg, client: httpout.Client(cfg.timeout)}
 
 	a.mu.Lock()
 	prev := a.cur

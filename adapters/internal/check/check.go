@@ -44,6 +44,17 @@ func DecodeTyped(s sdk.Settings, c any, known string, expected map[string]string
 	return err
 }
 
+// Parse decodes s into a C as DecodeTyped does and, when that works,
+// returns validate's verdict on it: an adapter's parseConfig.
+func Parse[C, S any](s sdk.Settings, known string, expected map[string]string, validate func(C) (S, error)) (S, error) {
+	var c C
+	if err := DecodeTyped(s, &c, known, expected); err != nil {
+		var zero S
+		return zero, err
+	}
+	return validate(c)
+}
+
 // Errors collects a configuration's bad settings. The zero value is ready.
 type Errors struct{ errs []error }
 

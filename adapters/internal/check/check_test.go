@@ -115,3 +115,27 @@ func TestDecodeTyped(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+func TestParse(t *testing.T) {
+	type config struct {
+		Address string `json:"address"`
+	}
+	validate := func(c config) (string, error) {
+		var e Errors
+		if c.Address == "" {
+			e.Fail("address", "expected host:port; got nothing")
+		}
+		return "ok " + c.Address, e.Err()
+	}
+	if got, err := Parse(sdk.Settings{JSON: []byte(`{"address":"pbx:5038"}`)}, "address", nil, validate); err != nil || got != "ok pbx:5038" {
+		t.Fatalf("%q %v", got, err)
+	}
+	if got, err := Parse(sdk.Settings{JSON: []byte(`{}`)}, "address", nil, validate); err == nil || err.Error() != "address: expected host:port; got nothing" {
+		t.Fatalf("%q %v", got, err)
+	}
+	got, err := Parse(sdk.Settings{JSON: []byte(`{"adress":"x"}`)}, "address", nil, validate)
+	var fe *sdk.FieldError
+	if got != "" || !errors.As(err, &fe) || fe.Field != "adress" {
+		t.Fatalf("%q %v", got, err)
+	}
+}

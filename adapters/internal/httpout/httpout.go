@@ -19,6 +19,18 @@ import (
 // SnippetBytes bounds how much of a body a message quotes.
 const SnippetBytes = 200
 
+// Client is a client of its own (connections are not shared with another
+// instance) with timeout for each request, that does not follow
+// redirects: a redirect is the answer, for the caller to word (a followed
+// POST becomes a GET, and headers would go to another host).
+func Client(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+		Timeout:       timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
 // Retryable says whether an answer with this status may succeed when sent
 // again: 408, 429 and 5xx. 2xx is done, and 3xx and other 4xx are the
 // caller's to word.

@@ -3,11 +3,35 @@ package httpout
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 )
+
+func TestClientDoesNotFollowRedirects(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/new" {
+			t.Error("the redirect was followed")
+		}
+		http.Redirect(w, r, "/new", http.StatusFound)
+	}))
+	defer srv.Close()
+	c := Client(3 * time.Second)
+	if c.Timeout != 3*time.Second || c.Transport == http.DefaultTransport {
+		t.Fatalf("timeout %s, transport shared: %v", c.Timeout, c.Transport == http.DefaultTransport)
+	}
+	resp, err := c.Post(srv.URL+"/old", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/new" {
+		t.Fatalf("%s %q", resp.Status, resp.Header.Get("Location"))
+	}
+}
 
 func TestRetryable(t *testing.T) {
 	for code, want := range map[int]bool{200: false, 204: false, 301: false, 400: false, 401: false, 404: false,
