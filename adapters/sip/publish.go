@@ -155,7 +155,7 @@ func (p *publisher) prober(ctx context.Context, every time.Duration) {
 		req.SetDestination(p.cfg.address)
 		req.AppendHeader(sip.NewHeader("User-Agent", userAgent))
 		req.SetBody(nil)
-		res, err := p.do(ctx, req, sipgo.ClientRequestBuild)
+		res, err := transact(ctx, p.client, req, p.cfg.timeout, sipgo.ClientRequestBuild)
 		if ctx.Err() != nil {
 			return
 		}
@@ -465,7 +465,7 @@ func (p *publisher) transact(ctx context.Context, pb *publication, body []byte, 
 		if err := p.lim.Wait(ctx); err != nil {
 			return nil, retryable("%s: not sent in this call: at %v PUBLISH a second it would start after the call's deadline (%v); worth retrying", pb.aor.String(), p.cfg.rate, err)
 		}
-		res, err := p.do(ctx, req)
+		res, err := transact(ctx, p.client, req, p.cfg.timeout)
 		if err != nil {
 			return nil, retryable("%s: PUBLISH to %s over %s: %v", pb.aor.String(), p.cfg.address, p.cfg.transport, err)
 		}
@@ -574,14 +574,16 @@ func (p *publisher) request(pb *publication, body []byte, expires time.Duration,
 	return req
 }
 
-// do runs one client transaction to its final response.
-func (p *publisher) do(ctx context.Context, req *sip.Request, opts ...sipgo.ClientRequestOption) (*sip.Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.timeout)
+// transact runs one client transaction of client to its final response,
+// within timeout (opts default to adding a Via). The publisher, the
+// presence server's NOTIFYs and the tests' watcher all send this way.
+func transact(ctx context.Context, client *sipgo.Client, req *sip.Request, timeout time.Duration, opts ...sipgo.ClientRequestOption) (*sip.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if len(opts) == 0 {
 		opts = []sipgo.ClientRequestOption{sipgo.ClientRequestAddVia}
 	}
-	tx, err := p.client.TransactionRequest(ctx, req, opts...)
+	tx, err := client.TransactionRequest(ctx, req, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -599,7 +601,7 @@ func (p *publisher) do(ctx context.Context, req *sip.Request, opts ...sipgo.Clie
 			}
 			return nil, errors.New("transaction ended without a final response")
 		case <-ctx.Done():
-			return nil, fmt.Errorf("no final response within %s", p.cfg.timeout)
+			return nil, fmt.Errorf("no final response within %s", timeout)
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -352,9 +351,7 @@ func (s *presenceServer) notify(sub *subscription) {
 	}
 
 	req := s.notifyRequest(sub, target, cseq, state, ctype, body)
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.timeout)
-	defer cancel()
-	res, err := s.do(ctx, req)
+	res, err := transact(s.ctx, s.client, req, s.cfg.timeout)
 	switch {
 	case err != nil:
 		s.a.warnf("NOTIFY got no answer: subscription dropped", "aor", sub.aor, "to", target.String(), "error", err)
@@ -430,30 +427,6 @@ func (s *presenceServer) contact(transport, source string) string {
 		return fmt.Sprintf("<sip:%s;transport=tcp>", net.JoinHostPort(host, strconv.Itoa(s.port)))
 	}
 	return fmt.Sprintf("<sip:%s>", net.JoinHostPort(host, strconv.Itoa(s.port)))
-}
-
-func (s *presenceServer) do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
-	tx, err := s.client.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return res, nil
-		case <-tx.Done():
-			if err := tx.Err(); err != nil {
-				return nil, err
-			}
-			return nil, errors.New("transaction ended without a final response")
-		case <-ctx.Done():
-			return nil, fmt.Errorf("no final response within %s", s.cfg.timeout)
-		}
-	}
 }
 
 // forget removes sub from the maps (its last NOTIFY may still be on its way).

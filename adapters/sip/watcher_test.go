@@ -272,26 +272,11 @@ func (w *Watcher) request(expires int, authName, authValue string) *sip.Request 
 }
 
 func (w *Watcher) do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	tx, err := w.client.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
+	res, err := transact(ctx, w.client, req, 5*time.Second)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("SUBSCRIBE: %w", err)
 	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return res, nil
-		case <-tx.Done():
-			return nil, fmt.Errorf("SUBSCRIBE: %v", tx.Err())
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	return res, nil
 }
 
 // presenceIn parses a NOTIFY's PIDF body; an empty body is no presence.
