@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -69,9 +68,7 @@ type bulkWatcher struct {
 }
 
 func newBulkWatcher(tb testing.TB) *bulkWatcher {
-	sipgoDefaults(hclog.NewNullLogger()) // before any transport runs
-	quiet := slog.New(slog.DiscardHandler)
-	ua, _ := sipgo.NewUA(sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)), sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet)))
+	ua, quiet := testUA(tb, "")
 	w := &bulkWatcher{ua: ua}
 	srv, _ := sipgo.NewServer(ua, sipgo.WithServerLogger(quiet))
 	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {

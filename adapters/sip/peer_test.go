@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -25,7 +24,6 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"github.com/hashicorp/go-hclog"
 	"github.com/icholy/digest"
 )
 
@@ -89,35 +87,14 @@ const (
 func NewPeer(t testing.TB) *Peer {
 	t.Helper()
 	p := &Peer{t: t, pubs: map[string]*peerPub{}, subs: map[string]*peerSub{}, minExpires: 60, Nonce: "awsWYWsLFTVXyta1l3lPQ+TzAx+1IeZ9"}
-	sipgoDefaults(hclog.NewNullLogger()) // before any transport runs
-	quiet := slog.New(slog.DiscardHandler)
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("kamailio"), sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ua, quiet := testUA(t, "kamailio")
 	p.ua = ua
 	p.srv, _ = sipgo.NewServer(ua, sipgo.WithServerLogger(quiet))
 	p.client, _ = sipgo.NewClient(ua, sipgo.WithClientLogger(quiet))
 	p.srv.OnPublish(p.onPublish)
 	p.srv.OnSubscribe(p.onSubscribe)
-	var udp net.PacketConn
-	var tcp net.Listener
-	for range 20 {
-		udp, err = net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.Port = udp.LocalAddr().(*net.UDPAddr).Port
-		if tcp, err = net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", p.Port)); err == nil {
-			break
-		}
-		udp.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.udp, p.tcp = udp, tcp
+	udp, tcp := testListen(t)
+	p.udp, p.tcp, p.Port = udp, tcp, udp.LocalAddr().(*net.UDPAddr).Port
 	go p.srv.ServeUDP(udp)
 	go p.srv.ServeTCP(tcp)
 	t.Cleanup(p.Close)

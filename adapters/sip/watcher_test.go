@@ -63,35 +63,44 @@ type Notify struct {
 	Routes    []string
 }
 
+// testUA is a user agent named name (sipgo's own name when "") whose
+// logs, like those of the quiet logger it returns, go nowhere.
+func testUA(tb testing.TB, name string) (*sipgo.UserAgent, *slog.Logger) {
+	tb.Helper()
+	sipgoDefaults(hclog.NewNullLogger()) // before any transport runs
+	quiet := slog.New(slog.DiscardHandler)
+	opts := []sipgo.UserAgentOption{sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet))}
+	if name != "" {
+		opts = append(opts, sipgo.WithUserAgent(name))
+	}
+	ua, err := sipgo.NewUA(opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ua, quiet
+}
+
+// testListen listens on 127.0.0.1 over UDP and TCP on one free port, as
+// the presence server does.
+func testListen(tb testing.TB) (net.PacketConn, net.Listener) {
+	tb.Helper()
+	udp, tcp, _, err := listen("127.0.0.1", 0, []string{"udp", "tcp"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return udp, tcp
+}
+
 // NewWatcher starts a watcher listening on 127.0.0.1 (UDP and TCP).
 func NewWatcher(t testing.TB, user, pass string) *Watcher {
 	t.Helper()
-	sipgoDefaults(hclog.NewNullLogger()) // before any transport runs
-	quiet := slog.New(slog.DiscardHandler)
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(user), sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ua, quiet := testUA(t, user)
 	w := &Watcher{t: t, ua: ua, User: user, Pass: pass, Answer: 200, changed: make(chan struct{})}
 	srv, _ := sipgo.NewServer(ua, sipgo.WithServerLogger(quiet))
 	srv.OnNotify(w.onNotify)
-	var udp net.PacketConn
-	var tcp net.Listener
-	for range 20 {
-		if udp, err = net.ListenPacket("udp4", "127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		w.Port = udp.LocalAddr().(*net.UDPAddr).Port
-		if tcp, err = net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", w.Port)); err == nil {
-			break
-		}
-		udp.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.udp, w.tcp = udp, tcp
+	udp, tcp := testListen(t)
+	w.udp, w.tcp, w.Port = udp, tcp, udp.LocalAddr().(*net.UDPAddr).Port
 	go srv.ServeUDP(udp)
 	go srv.ServeTCP(tcp)
 	w.client, _ = sipgo.NewClient(ua, sipgo.WithClientLogger(quiet), sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientConnectionAddr(fmt.Sprintf("127.0.0.1:%d", w.Port)))
