@@ -29,10 +29,7 @@ import (
 // watcher sees the agent busy; when the session ends, available.
 func TestBridgeToKamailio(t *testing.T) {
 	kam := kamailio(t, "ACDBRIDGE_IT_KAMAILIO_AUTH")
-	bin := os.Getenv("ACDBRIDGE_BIN")
-	if bin == "" {
-		t.Fatal("ACDBRIDGE_BIN is not set: run make integration, which builds bin/acdbridge")
-	}
+	bin := bridgeBin(t)
 	dir := t.TempDir()
 	domain := "bridge" + runID + ".example.test"
 	simURL, agent := startSimulator(t, bin, dir)
@@ -44,39 +41,17 @@ func TestBridgeToKamailio(t *testing.T) {
 		t.Fatalf("SUBSCRIBE at Kamailio: %v %v", res, err)
 	}
 
-	cfg := filepath.Join(dir, "bridge.hcl")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir = %q
-source "remote_support" {
-  url           = %q
-  token         = env("ACDBRIDGE_SOURCE_TOKEN")
-  poll_interval = "1s"
-}
-bus {
-  listen = "-"
-}
-api {
-  listen = "127.0.0.1:0"
-}
-directory {
-  template {
-    sip_uri  = "sip:${id}@%s"
+	// Per-agent credentials: sip_user from the directory, the password
+	// shared (alice's, in Kamailio's subscriber table).
+	runBridge(t, bin, dir, simURL, fmt.Sprintf(`    sip_uri  = "sip:${id}@%s"
     sip_user = "alice"
-  }
-}
-adapter "sip" "kamailio" {
+`, domain), fmt.Sprintf(`adapter "sip" "kamailio" {
   address  = %q
   password = env("SIP_PASSWORD")
   username = "nobody" # the agents' own sip_user wins
   expires  = "2m"
 }
-`, filepath.Join(dir, "data"), simURL, domain, kam)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// Per-agent credentials: sip_user from the directory, the password
-	// shared (alice's, in Kamailio's subscriber table).
-	run := exec.Command(bin, "run", "--config", cfg)
-	run.Env = append(os.Environ(), "ACDBRIDGE_SOURCE_TOKEN="+simToken, "SIP_PASSWORD=alicepw")
-	startProcess(t, run)
+`, kam), "SIP_PASSWORD=alicepw")
 
 	w.WaitNotify(t, "the agent available (the bridge's first reconcile)", 0, func(n Notify) bool {
 		p, ok := presenceIn(t, n)
@@ -239,10 +214,7 @@ func call(t *testing.T, method, url, token, body string, out any) int {
 // the agent (curl, the connection code's join URL), sees the agent busy,
 // then available when the session ends, refreshes and unsubscribes.
 func TestBridgeServerModeSipp(t *testing.T) {
-	bin := os.Getenv("ACDBRIDGE_BIN")
-	if bin == "" {
-		t.Fatal("ACDBRIDGE_BIN is not set: run make integration, which builds bin/acdbridge")
-	}
+	bin := bridgeBin(t)
 	sipp := os.Getenv("ACDBRIDGE_IT_SIPP")
 	if sipp == "" {
 		t.Fatal("ACDBRIDGE_IT_SIPP is not set: run the integration suite (make integration), which installs sipp (package sip-tester)")
@@ -255,34 +227,12 @@ func TestBridgeServerModeSipp(t *testing.T) {
 	aor := "sip:" + agent + "@example.test"
 	addr := "127.0.0.1:" + freePort(t)
 
-	cfg := filepath.Join(dir, "bridge.hcl")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir = %q
-source "remote_support" {
-  url           = %q
-  token         = env("ACDBRIDGE_SOURCE_TOKEN")
-  poll_interval = "1s"
-}
-bus {
-  listen = "-"
-}
-api {
-  listen = "127.0.0.1:0"
-}
-directory {
-  template {
-    sip_uri = "sip:${id}@example.test"
-  }
-}
-adapter "sip" "presence" {
+	runBridge(t, bin, dir, simURL, `    sip_uri = "sip:${id}@example.test"
+`, fmt.Sprintf(`adapter "sip" "presence" {
   mode   = "server"
   listen = %q
 }
-`, filepath.Join(dir, "data"), simURL, addr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := exec.Command(bin, "run", "--config", cfg)
-	run.Env = append(os.Environ(), "ACDBRIDGE_SOURCE_TOKEN="+simToken)
-	startProcess(t, run)
+`, addr))
 
 	// Until the bridge serves the agent: a fetch (Expires: 0) gets 200.
 	waitFor(t, "the bridge serving "+aor, func() bool {
@@ -304,6 +254,47 @@ adapter "sip" "presence" {
 		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
 		t.Fatalf("sipp: %v\n%s\n%s", err, out, errs)
 	}
+}
+
+// bridgeBin is the bridge binary the integration suite built.
+func bridgeBin(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("ACDBRIDGE_BIN")
+	if bin == "" {
+		t.Fatal("ACDBRIDGE_BIN is not set: run make integration, which builds bin/acdbridge")
+	}
+	return bin
+}
+
+// runBridge writes dir/bridge.hcl, the simulator at simURL as the source
+// with the directory template's fields (template) and the adapter block
+// adapter, and runs the bridge binary on it with env added to its
+// environment.
+func runBridge(t *testing.T, bin, dir, simURL, template, adapter string, env ...string) {
+	t.Helper()
+	cfg := filepath.Join(dir, "bridge.hcl")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir = %q
+source "remote_support" {
+  url           = %q
+  token         = env("ACDBRIDGE_SOURCE_TOKEN")
+  poll_interval = "1s"
+}
+bus {
+  listen = "-"
+}
+api {
+  listen = "127.0.0.1:0"
+}
+directory {
+  template {
+%s  }
+}
+%s`, filepath.Join(dir, "data"), simURL, template, adapter)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := exec.Command(bin, "run", "--config", cfg)
+	run.Env = append(append(os.Environ(), "ACDBRIDGE_SOURCE_TOKEN="+simToken), env...)
+	startProcess(t, run)
 }
 
 // freePort is a port free for both UDP and TCP on 127.0.0.1.
