@@ -20,13 +20,7 @@ import (
 // builds a NOTIFY reads the target the refresh writes.
 func TestServerTargetRefresh(t *testing.T) {
 	ctx := context.Background()
-	a, addr := serving(t, nil)
-	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)})
-	w := NewWatcher(t, "", "")
-	if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 120); err != nil || res.StatusCode != 200 {
-		t.Fatal(res, err)
-	}
-	w.WaitNotify(t, "the first NOTIFY", 0, func(Notify) bool { return true })
+	a, w := watched(t, nil, "in_session", 120)
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Add(1)
@@ -206,13 +200,7 @@ func TestServerContactOnAnyAddress(t *testing.T) {
 // subscriber got a NOTIFY saying nothing new.)
 func TestServerOnlyChanges(t *testing.T) {
 	ctx := context.Background()
-	a, addr := serving(t, nil)
-	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)})
-	w := NewWatcher(t, "", "")
-	if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60); err != nil || res.StatusCode != 200 {
-		t.Fatal(res, err)
-	}
-	w.WaitNotify(t, "the first NOTIFY", 0, func(Notify) bool { return true })
+	a, w := watched(t, nil, "in_session", 60)
 	expectOutcome(t, a.Reconcile(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)}), sdk.Applied, "unchanged, no NOTIFY to 1 subscription(s)")
 	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 2)}), sdk.Applied, "unchanged")
 	expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 3)}), sdk.Applied, "notifying 1 subscription(s)")
@@ -271,13 +259,7 @@ func TestServerAccept(t *testing.T) {
 // (terminated) would contradict right after.
 func TestServerRefreshWhileEnding(t *testing.T) {
 	ctx := context.Background()
-	a, addr := serving(t, nil)
-	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 1)})
-	w := NewWatcher(t, "", "")
-	if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60); err != nil || res.StatusCode != 200 {
-		t.Fatal(res, err)
-	}
-	w.WaitNotify(t, "the first NOTIFY", 0, func(Notify) bool { return true })
+	a, w := watched(t, nil, "in_session", 60)
 	waitFor(t, "the first NOTIFY's worker done", func() bool {
 		a.srv.mu.Lock()
 		defer a.srv.mu.Unlock()

@@ -26,6 +26,22 @@ func serving(t *testing.T, extra map[string]any) (*Adapter, string) {
 	return a, addr
 }
 
+// watched is a server-mode adapter (serving's, with extra) showing alice
+// in state (version 1), and a watcher subscribed to her for expires
+// seconds that got the first NOTIFY.
+func watched(t *testing.T, extra map[string]any, state string, expires int) (*Adapter, *Watcher) {
+	t.Helper()
+	ctx := context.Background()
+	a, addr := serving(t, extra)
+	a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, state, 1)})
+	w := NewWatcher(t, "", "")
+	if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, expires); err != nil || res.StatusCode != 200 {
+		t.Fatal(res, err)
+	}
+	w.WaitNotify(t, "the first NOTIFY", 0, func(Notify) bool { return true })
+	return a, w
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	testutil.WaitFor(t, what, 20*time.Second, 5*time.Millisecond, cond)
@@ -197,13 +213,7 @@ func TestServerEndsSubscriptions(t *testing.T) {
 	})
 	for _, code := range []int{481, 408} {
 		t.Run(strconv.Itoa(code), func(t *testing.T) {
-			a, addr := serving(t, nil)
-			a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 1)})
-			w := NewWatcher(t, "", "")
-			if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60); err != nil || res.StatusCode != 200 {
-				t.Fatal(res, err)
-			}
-			w.WaitNotify(t, "the first NOTIFY", 0, func(Notify) bool { return true })
+			a, w := watched(t, nil, "available", 60)
 			w.mu.Lock()
 			w.Answer = code
 			w.mu.Unlock()
@@ -216,36 +226,18 @@ func TestServerEndsSubscriptions(t *testing.T) {
 		})
 	}
 	t.Run("no answer", func(t *testing.T) {
-		a, addr := serving(t, nil)
-		a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 1)})
-		w := NewWatcher(t, "", "")
-		if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60); err != nil || res.StatusCode != 200 {
-			t.Fatal(res, err)
-		}
-		w.WaitNotify(t, "the first NOTIFY", 0, func(Notify) bool { return true })
+		a, w := watched(t, nil, "available", 60)
 		w.Stop()
 		a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "in_session", 2)})
 		waitFor(t, "the subscription dropped", func() bool { return subscriptions(a) == 0 })
 	})
 	t.Run("close", func(t *testing.T) {
-		a, addr := serving(t, nil)
-		a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 1)})
-		w := NewWatcher(t, "", "")
-		if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60); err != nil || res.StatusCode != 200 {
-			t.Fatal(res, err)
-		}
-		w.WaitNotify(t, "the first NOTIFY", 0, func(Notify) bool { return true })
+		a, w := watched(t, nil, "available", 60)
 		a.Close()
 		w.WaitNotify(t, "terminated;reason=noresource", 1, func(n Notify) bool { return n.State == "terminated;reason=noresource" })
 	})
 	t.Run("identity gone", func(t *testing.T) {
-		a, addr := serving(t, nil)
-		a.SetAvailability(ctx, []sdk.Availability{item("a-1", alice, "available", 1)})
-		w := NewWatcher(t, "", "")
-		if res, err := w.Subscribe(ctx, addr, "UDP", alice, EventPresence, 60); err != nil || res.StatusCode != 200 {
-			t.Fatal(res, err)
-		}
-		w.WaitNotify(t, "the first NOTIFY", 0, func(Notify) bool { return true })
+		a, w := watched(t, nil, "available", 60)
 		expectOutcome(t, a.SetAvailability(ctx, []sdk.Availability{item("a-1", "", "available", 2)}), sdk.Ignored, `no "sip_uri" identity`)
 		w.WaitNotify(t, "terminated;reason=noresource", 1, func(n Notify) bool { return n.State == "terminated;reason=noresource" })
 	})
