@@ -3,7 +3,6 @@ package sip
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	goldenfile "github.com/acdbridge/acdbridge/adapters/internal/golden"
 	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
@@ -75,12 +75,7 @@ func item(id, uri, state string, version uint64) sdk.Availability {
 	return it
 }
 
-func expectOutcome(t *testing.T, rs []sdk.Result, want sdk.Outcome, msg string) {
-	t.Helper()
-	if len(rs) != 1 || rs[0].Outcome != want || !strings.Contains(rs[0].Message, msg) {
-		t.Fatalf("results %+v, want one %s with a message containing %q", rs, want, msg)
-	}
-}
+var expectOutcome = acdtest.ExpectOutcome
 
 // expectPresence checks the peer holds aor's presence as want (busy or
 // available), parsed from what the adapter published.
@@ -349,32 +344,13 @@ func TestConfigure(t *testing.T) {
 		{`{"mode":"proxy"}`, []string{"mode", "address"}},
 		{`{"adress":"pbx:5060"}`, []string{"adress"}},
 	}
+	parse := func(s sdk.Settings) error {
+		_, err := parseConfig(s)
+		return err
+	}
 	for _, tc := range tests {
-		t.Run(tc.json, func(t *testing.T) {
-			_, err := parseConfig(sdk.Settings{JSON: []byte(tc.json)})
-			var got []string
-			for _, e := range flatten(err) {
-				var fe *sdk.FieldError
-				if !errors.As(e, &fe) {
-					t.Fatalf("%v is not a *sdk.FieldError", e)
-				}
-				got = append(got, fe.Field)
-			}
-			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
-				t.Fatalf("errors %v name %v, want %v", err, got, tc.fields)
-			}
-		})
+		acdtest.ConfigErrors(t, parse, tc.json, tc.fields)
 	}
-}
-
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // TestPublishTLS publishes over TLS, the server's certificate checked
