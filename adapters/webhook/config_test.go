@@ -2,13 +2,13 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
 )
 
@@ -67,36 +67,14 @@ func TestConfigure(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := New(nil).Configure(context.Background(), sdk.Settings{Instance: "crm", JSON: []byte(tc.json)})
-			if tc.field == "" {
-				if err != nil {
-					t.Fatalf("refused: %v", err)
-				}
-				return
-			}
-			var fe *sdk.FieldError
-			if !errors.As(err, &fe) || fe.Field != tc.field {
-				t.Fatalf("got %v, want a *sdk.FieldError for %s", err, tc.field)
-			}
-			if !strings.Contains(fe.Message, tc.says) || !strings.Contains(fe.Message, "expected") {
-				t.Fatalf("message %q: want what was expected and %q", fe.Message, tc.says)
-			}
+			acdtest.Refused(t, New(nil).Configure(context.Background(), sdk.Settings{Instance: "crm", JSON: []byte(tc.json)}), tc.field, tc.says)
 		})
 	}
 
 	t.Run("every bad setting at once", func(t *testing.T) {
-		err := New(nil).Configure(context.Background(), sdk.Settings{JSON: []byte(`{"url": "ftp://x", "secret": "", "headers": {"Host": "h"}, "timeout": "1h", "send": ["x"]}`)})
-		var fields []string
-		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-			var fe *sdk.FieldError
-			if !errors.As(e, &fe) {
-				t.Fatalf("%v is not a *sdk.FieldError", e)
-			}
-			fields = append(fields, fe.Field)
-		}
-		if want := []string{"url", "secret", "headers.Host", "timeout", "send"}; !slices.Equal(fields, want) {
-			t.Fatalf("fields %v, want %v", fields, want)
-		}
+		configure := func(s sdk.Settings) error { return New(nil).Configure(context.Background(), s) }
+		acdtest.ConfigErrors(t, configure, `{"url": "ftp://x", "secret": "", "headers": {"Host": "h"}, "timeout": "1h", "send": ["x"]}`,
+			[]string{"url", "secret", "headers.Host", "timeout", "send"})
 	})
 
 	t.Run("messages hide credentials", func(t *testing.T) {

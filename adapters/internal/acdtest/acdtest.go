@@ -282,3 +282,23 @@ func At(s string) time.Time {
 	}
 	return t
 }
+
+// Refused fails t unless err's first *sdk.FieldError is on field and its
+// message says what was expected and contains says; says "" and field ""
+// want err nil (the settings accepted).
+func Refused(t *testing.T, err error, field, says string) {
+	t.Helper()
+	if field == "" {
+		if err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+		return
+	}
+	var fe *sdk.FieldError
+	if !errors.As(err, &fe) || fe.Field != field {
+		t.Fatalf("got %v, want a *sdk.FieldError for %s", err, field)
+	}
+	if !strings.Contains(fe.Message, says) || !strings.Contains(fe.Message, "expected") {
+		t.Fatalf("message %q: want what was expected and %q", fe.Message, says)
+	}
+}
