@@ -83,13 +83,10 @@ func BuildPIDF(p Presence, id string) []byte {
 	escape(&b, p.Entity)
 	b.WriteString("\">\n  <tuple id=\"")
 	escape(&b, id)
-	b.WriteString("\">\n    <status><basic>" + p.Basic + "</basic></status>\n    <contact>")
-	escape(&b, p.Entity)
-	b.WriteString("</contact>\n")
+	b.WriteString("\">\n    <status><basic>" + p.Basic + "</basic></status>\n")
+	element(&b, "contact", p.Entity)
 	if p.Note != "" {
-		b.WriteString("    <note>")
-		escape(&b, p.Note)
-		b.WriteString("</note>\n")
+		element(&b, "note", p.Note)
 	}
 	b.WriteString("  </tuple>\n")
 	if len(p.Activities) > 0 {
@@ -101,14 +98,19 @@ func BuildPIDF(p Presence, id string) []byte {
 		}
 		b.WriteString("</rpid:activities>\n")
 		if p.Note != "" {
-			b.WriteString("    <dm:note>")
-			escape(&b, p.Note)
-			b.WriteString("</dm:note>\n")
+			element(&b, "dm:note", p.Note)
 		}
 		b.WriteString("  </dm:person>\n")
 	}
 	b.WriteString("</presence>\n")
 	return b.Bytes()
+}
+
+// element writes a line "    <tag>text</tag>", text escaped.
+func element(b *bytes.Buffer, tag, text string) {
+	b.WriteString("    <" + tag + ">")
+	escape(b, text)
+	b.WriteString("</" + tag + ">\n")
 }
 
 func escape(b *bytes.Buffer, s string) {

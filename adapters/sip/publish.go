@@ -617,15 +617,7 @@ func headerValue(m sip.Message, name string) string {
 // SIP-If-Match, no body).
 func (p *publisher) refresher(ctx context.Context) {
 	defer close(p.done)
-	t := time.NewTicker(refreshTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := time.Now()
+	everyTick(ctx, refreshTick, func(now time.Time) {
 		var due []*publication
 		p.mu.Lock()
 		for _, ap := range p.agents {
@@ -652,6 +644,21 @@ func (p *publisher) refresher(ctx context.Context) {
 			}
 			pb.mu.Unlock()
 		}
+	})
+}
+
+// everyTick calls do with the time, every period, until ctx ends: the
+// publisher's refresher and the presence server's sweeper.
+func everyTick(ctx context.Context, period time.Duration, do func(now time.Time)) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		do(time.Now())
 	}
 }
 

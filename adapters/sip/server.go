@@ -449,15 +449,7 @@ func (s *presenceServer) drop(sub *subscription) {
 // sweeper ends subscriptions that were not refreshed in time.
 func (s *presenceServer) sweeper() {
 	defer s.wg.Done()
-	t := time.NewTicker(sweepEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := time.Now()
+	everyTick(s.ctx, sweepEvery, func(now time.Time) {
 		var dead []*subscription
 		s.mu.Lock()
 		for _, sub := range s.subs {
@@ -470,7 +462,7 @@ func (s *presenceServer) sweeper() {
 		s.mu.Unlock()
 		s.end(dead, "timeout")
 		s.forgetCounts(now)
-	}
+	})
 }
 
 // close sends every subscriber a final NOTIFY (reason noresource: the

@@ -284,8 +284,8 @@ func At(s string) time.Time {
 }
 
 // Refused fails t unless err's first *sdk.FieldError is on field and its
-// message says what was expected and contains says; says "" and field ""
-// want err nil (the settings accepted).
+// message says what was expected and contains says; field "" wants err
+// nil (the settings accepted).
 func Refused(t *testing.T, err error, field, says string) {
 	t.Helper()
 	if field == "" {
