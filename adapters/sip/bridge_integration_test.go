@@ -3,7 +3,6 @@
 package sip
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,9 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/acdbridge/acdbridge/internal/testutil"
+	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
 )
 
 // TestBridgeToKamailio is the whole path through the bridge binary: the
@@ -111,7 +109,7 @@ agents "staff" {
 		t.Fatal(err)
 	}
 	sim := exec.Command(bin, "simulate", "--listen", "127.0.0.1:0", "--token", simToken, "--scenario", scenario, "--heartbeat", "1s")
-	simURL := waitLine(t, startProcess(t, sim), regexp.MustCompile(`listening on (http://\S+)`))
+	simURL := acdtest.WaitLine(t, acdtest.StartProcess(t, sim), regexp.MustCompile(`listening on (http://\S+)`))
 
 	// The agent on shift: the one to put in a session.
 	var agent string
@@ -131,55 +129,6 @@ agents "staff" {
 		return false
 	})
 	return simURL, agent
-}
-
-func startProcess(t *testing.T, cmd *exec.Cmd) *bufio.Scanner {
-	t.Helper()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &testutil.SyncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s %s stderr:\n%s", filepath.Base(cmd.Path), cmd.Args[1], stderr.String())
-		}
-	})
-	sc := bufio.NewScanner(out)
-	return sc
-}
-
-func waitLine(t *testing.T, sc *bufio.Scanner, re *regexp.Regexp) string {
-	t.Helper()
-	found := make(chan string, 1)
-	go func() {
-		sent := false
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				found <- m[1]
-				sent = true
-			}
-		}
-		if !sent {
-			close(found)
-		}
-	}()
-	select {
-	case s, ok := <-found:
-		if !ok {
-			t.Fatalf("the output ended without a line like %s", re)
-		}
-		return s
-	case <-time.After(60 * time.Second):
-		t.Fatalf("no line like %s in 60 s", re)
-	}
-	return ""
 }
 
 // call does one API call with a bearer token and decodes the JSON answer.
@@ -294,7 +243,7 @@ directory {
 	}
 	run := exec.Command(bin, "run", "--config", cfg)
 	run.Env = append(append(os.Environ(), "ACDBRIDGE_SOURCE_TOKEN="+simToken), env...)
-	startProcess(t, run)
+	acdtest.StartProcess(t, run)
 }
 
 // freePort is a port free for both UDP and TCP on 127.0.0.1.
