@@ -4,6 +4,7 @@ package alertmanager_test
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,12 +12,16 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +43,53 @@ func TestAlertReachesARealAlertmanager(t *testing.T) {
 		t.Fatal("ACDBRIDGE_IT_ALERTMANAGER, ACDBRIDGE_IT_ALERTMANAGER_2 and ACDBRIDGE_BIN must be set: run make integration (scripts/integration.d/40-alertmanager.sh)")
 	}
 	down := closedAddress(t)
+	// The second Alertmanager is reached through a proxy that can fail its
+	// POSTs, as a member that misses the resolution would, and notes the
+	// endsAt of each escalations_waiting alert it refused or passed on (and
+	// the Alertmanager took).
+	var failing atomic.Bool
+	var seenMu sync.Mutex
+	var refused, forwarded []time.Time
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var posted []amAlert
+		json.Unmarshal(body, &posted)
+		var ends []time.Time
+		for _, a := range posted {
+			if a.Labels["alertname"] == "escalations_waiting" {
+				ends = append(ends, a.EndsAt)
+			}
+		}
+		if failing.Load() {
+			seenMu.Lock()
+			refused = append(refused, ends...)
+			seenMu.Unlock()
+			http.Error(w, "this member is failing", http.StatusServiceUnavailable)
+			return
+		}
+		req, _ := http.NewRequest(r.Method, am2+r.URL.RequestURI(), bytes.NewReader(body))
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode/100 == 2 {
+			seenMu.Lock()
+			forwarded = append(forwarded, ends...)
+			seenMu.Unlock()
+		}
+		w.WriteHeader(resp.StatusCode)
+		w.Write(out)
+	}))
+	t.Cleanup(proxy.Close)
+	saw := func(list *[]time.Time, end time.Time) bool {
+		seenMu.Lock()
+		defer seenMu.Unlock()
+		return slices.ContainsFunc(*list, end.Equal)
+	}
 	dir := t.TempDir()
 	const simToken, apiToken = "it-sim-token", "it-supervisor-token"
 	scenario := filepath.Join(dir, "scenario.hcl")
@@ -92,7 +144,7 @@ adapter "alertmanager" "am" {
   generator_url   = "http://127.0.0.1:8080/#alerts"
   resend_interval = "2s"
 }
-`, filepath.Join(dir, "data"), simURL, hex.EncodeToString(sum[:]), am, am2, down)), 0o644)
+`, filepath.Join(dir, "data"), simURL, hex.EncodeToString(sum[:]), am, proxy.URL, down)), 0o644)
 	run := exec.Command(bin, "run", "--config", cfg)
 	run.Env = append(os.Environ(), "ACDBRIDGE_SOURCE_TOKEN="+simToken)
 	runOut := start(t, run)
@@ -150,8 +202,37 @@ adapter "alertmanager" "am" {
 		return strings.Contains(body, "degraded") && strings.Contains(body, strings.TrimPrefix(down, "http://"))
 	})
 
-	// The customers give up; the alert resolves, in Alertmanager too: its
-	// endsAt is set to the past, and it leaves the active alerts.
+	// The second Alertmanager fails from now on. The customers give up and
+	// the alert resolves: the second refuses the resolution (the first takes
+	// it, so the send succeeds). Once the second answers again, the
+	// resolution's resend reaches it, rather than the alert staying active
+	// there until the endsAt of the last firing resend it took.
+	failing.Store(true)
+	var resolvedAt time.Time
+	waitFor(t, "the bridge to resolve the alert", func() bool {
+		var doc struct {
+			Alerts []struct {
+				Rule   string     `json:"rule"`
+				Status string     `json:"status"`
+				EndsAt *time.Time `json:"ends_at"`
+			} `json:"alerts"`
+		}
+		_, body := get(apiURL+"/api/v1/alerts", apiToken)
+		json.Unmarshal([]byte(body), &doc)
+		for _, a := range doc.Alerts {
+			if a.Rule == "escalations_waiting" && a.Status == "resolved" && a.EndsAt != nil {
+				resolvedAt = *a.EndsAt
+				return true
+			}
+		}
+		return false
+	})
+	waitFor(t, "the second Alertmanager to refuse the resolution", func() bool { return saw(&refused, resolvedAt) })
+	failing.Store(false)
+	waitFor(t, "the resolution resent to the second Alertmanager", func() bool { return saw(&forwarded, resolvedAt) })
+
+	// Resolved in both: its endsAt is in the past, and it leaves the active
+	// alerts.
 	waitFor(t, "the alert to resolve in both Alertmanagers", func() bool {
 		for _, u := range []string{am, am2} {
 			as := amAlertsAll(t, u)
