@@ -57,10 +57,32 @@ func (s *Syncer) SyncRange(ctx context.Context, since, until time.Time) (Progres
 	var failed []error
 	frozen := false // a page had failures: the checkpoint stays before it
 	cursor := cp.Cursor
+	listSince := since // moves with the source's retention edge (below)
+	var lastEnded time.Time
+	movedAt := "\x00" // the cursor at which listSince last moved
 	for {
-		page, err := s.list(ctx, source.SessionQuery{Since: since, Until: until, After: cursor, Limit: s.opts.PageSize})
+		page, err := s.list(ctx, source.SessionQuery{Since: listSince, Until: until, After: cursor, Limit: s.opts.PageSize})
+		if err != nil && isOutOfRange(err) && cursor != "" && cursor != movedAt {
+			// A long sync near the retention edge: the range's start has
+			// passed out of what the source keeps since the sync began.
+			// The cursor holds the place; list from the new edge on.
+			edge := s.opts.Now().Add(-Retention + time.Minute)
+			if edge.After(listSince) && edge.Before(until) {
+				if lastEnded.Before(edge) {
+					s.log.Warn("the source dropped sessions of this range before they could be archived (they passed out of its retention during the sync)",
+						"between", lastEnded.UTC().Format(time.RFC3339), "and", edge.UTC().Format(time.RFC3339))
+				} else {
+					s.log.Info("the range's start passed out of the source's retention during the sync; listing on from its new edge (nothing lost: the sync is past it)", "since", edge.UTC().Format(time.RFC3339))
+				}
+				listSince, movedAt = edge, cursor
+				continue
+			}
+		}
 		if err != nil {
 			return p, err
+		}
+		if n := len(page.Sessions); n > 0 {
+			lastEnded = page.Sessions[n-1].EndedAt
 		}
 		todo, err := s.missing(ctx, page.Sessions)
 		if err != nil {

@@ -73,6 +73,9 @@ type Options struct {
 	// Registry, when set, takes the syncer's metrics
 	// (acdbridge_sessions_*).
 	Registry prometheus.Registerer
+	// Now is the time (default time.Now): the source's retention edge
+	// is reckoned from it.
+	Now func() time.Time
 }
 
 // Progress is how far a range sync got.
@@ -124,6 +127,9 @@ func New(opts Options) (*Syncer, error) {
 	defd(&opts.BackoffMax, DefaultBackoffMax)
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	m, err := newMetrics(opts.Registry)
 	if err != nil {
