@@ -3,7 +3,6 @@
 package alertmanager_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -110,8 +109,8 @@ agents "staff" {
 }
 `), 0o644)
 	sim := exec.Command(bin, "simulate", "--listen", "127.0.0.1:0", "--token", simToken, "--scenario", scenario, "--heartbeat", "1s")
-	simOut := start(t, sim)
-	simURL := waitLine(t, simOut, regexp.MustCompile(`listening on (http://\S+)`))
+	simOut := testutil.StartProcess(t, sim)
+	simURL := testutil.WaitLine(t, simOut, regexp.MustCompile(`listening on (http://\S+)`))
 
 	sum := sha256.Sum256([]byte(apiToken))
 	cfg := filepath.Join(dir, "bridge.hcl")
@@ -147,8 +146,8 @@ adapter "alertmanager" "am" {
 `, filepath.Join(dir, "data"), simURL, hex.EncodeToString(sum[:]), am, proxy.URL, down)), 0o644)
 	run := exec.Command(bin, "run", "--config", cfg)
 	run.Env = append(os.Environ(), "ACDBRIDGE_SOURCE_TOKEN="+simToken)
-	runOut := start(t, run)
-	apiURL := waitLine(t, runOut, regexp.MustCompile(`api: metrics, health and readiness on (http://\S+) `))
+	runOut := testutil.StartProcess(t, run)
+	apiURL := testutil.WaitLine(t, runOut, regexp.MustCompile(`api: metrics, health and readiness on (http://\S+) `))
 	waitFor(t, "the bridge to be ready", func() bool { st, _ := get(apiURL+"/readyz", ""); return st == 200 })
 
 	// The supervisor sees the rule, read-only (from the file).
@@ -328,58 +327,6 @@ func get(u, token string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// start starts cmd, its stdout readable line by line; the test's end kills
-// it and, if the test failed, logs its stderr.
-func start(t *testing.T, cmd *exec.Cmd) *bufio.Scanner {
-	t.Helper()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &testutil.SyncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s stderr:\n%s", filepath.Base(cmd.Path), stderr.String())
-		}
-	})
-	return bufio.NewScanner(out)
-}
-
-// waitLine reads lines until one matches re and returns its first group;
-// the lines after it are drained in the background.
-func waitLine(t *testing.T, sc *bufio.Scanner, re *regexp.Regexp) string {
-	t.Helper()
-	found := make(chan string, 1)
-	go func() {
-		sent := false
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				found <- m[1]
-				sent = true
-			}
-		}
-		if !sent {
-			close(found)
-		}
-	}()
-	select {
-	case s, ok := <-found:
-		if !ok {
-			t.Fatalf("the output ended without a line like %s", re)
-		}
-		return s
-	case <-time.After(60 * time.Second):
-		t.Fatalf("no line like %s in 60 s", re)
-	}
-	return ""
 }
 
 // waitFor polls cond until it holds (a hang guard, not a timing assertion).

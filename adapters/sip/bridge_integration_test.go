@@ -16,7 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acdbridge/acdbridge/adapters/internal/acdtest"
+	"github.com/acdbridge/acdbridge/internal/testutil"
 )
 
 // TestBridgeToKamailio is the whole path through the bridge binary: the
@@ -109,7 +109,7 @@ agents "staff" {
 		t.Fatal(err)
 	}
 	sim := exec.Command(bin, "simulate", "--listen", "127.0.0.1:0", "--token", simToken, "--scenario", scenario, "--heartbeat", "1s")
-	simURL := acdtest.WaitLine(t, acdtest.StartProcess(t, sim), regexp.MustCompile(`listening on (http://\S+)`))
+	simURL := testutil.WaitLine(t, testutil.StartProcess(t, sim), regexp.MustCompile(`listening on (http://\S+)`))
 
 	// The agent on shift: the one to put in a session.
 	var agent string
@@ -243,7 +243,7 @@ directory {
 	}
 	run := exec.Command(bin, "run", "--config", cfg)
 	run.Env = append(append(os.Environ(), "ACDBRIDGE_SOURCE_TOKEN="+simToken), env...)
-	acdtest.StartProcess(t, run)
+	testutil.StartProcess(t, run)
 }
 
 // freePort is a port free for both UDP and TCP on 127.0.0.1.

@@ -144,10 +144,11 @@ func newPresenceServer(_ context.Context, a *Adapter, cfg settingsOf) (*presence
 }
 
 // listen opens the transports on one port; port 0 takes a free one (for
-// both, tried a few times).
+// both, tried up to 50 times: a TCP port of the same number may be taken,
+// by a listener or an outgoing connection).
 func listen(host string, port int, transports []string) (net.PacketConn, net.Listener, int, error) {
 	var lastErr error
-	for range 10 {
+	for range 50 {
 		var udp net.PacketConn
 		var tcp net.Listener
 		p := port
