@@ -126,7 +126,13 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 	}
 
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
+		// One host, many calls at once (session downloads run 8 to 64
+		// at a time): keep that many connections open rather than the
+		// default transport's 2, which closed the rest after each call
+		// and left thousands of sockets in TIME_WAIT during a backfill.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = idleConns, idleConns
+		cfg.HTTPClient = &http.Client{Transport: t}
 	} else {
 		hc := *cfg.HTTPClient
 		hc.Timeout = 0
@@ -134,6 +140,10 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 	}
 	return cfg, base, errors.Join(errs...)
 }
+
+// idleConns is how many connections to the source the default HTTP
+// client keeps open between calls.
+const idleConns = 128
 
 // redactURL hides a password in a URL before it is printed.
 func redactURL(s string) string {

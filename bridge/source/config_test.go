@@ -193,3 +193,16 @@ func TestKindAndModeNames(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultClientKeepsConnections: the default HTTP client keeps as many
+// idle connections to the source as concurrent downloads use.
+func TestDefaultClientKeepsConnections(t *testing.T) {
+	c, _, err := Config{URL: "http://127.0.0.1:8089", Token: "t"}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, ok := c.HTTPClient.Transport.(*http.Transport)
+	if !ok || tr.MaxIdleConnsPerHost < 64 || tr.MaxIdleConns < tr.MaxIdleConnsPerHost || tr.Proxy == nil {
+		t.Fatalf("default transport %+v: want at least 64 idle connections per host, the default transport's proxy settings kept", tr)
+	}
+}
