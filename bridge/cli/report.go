@@ -35,17 +35,9 @@ T is RFC 3339, a date (midnight UTC), or a duration back from now (24h, 7d).`,
 			if format != "table" && format != "csv" && format != "json" {
 				return usagef("--format: expected table, csv or json, got %q", format)
 			}
-			now := time.Now()
-			s, err := parseWhen("--since", since, now)
+			s, u, err := parseRange(since, until, time.Now())
 			if err != nil {
 				return err
-			}
-			u, err := parseWhen("--until", until, now)
-			if err != nil {
-				return err
-			}
-			if !s.Before(u) {
-				return usagef("expected --since (%s) before --until (%s)", s.Format(time.RFC3339), u.Format(time.RFC3339))
 			}
 			cfg, err := loadConfig(cmd, file)
 			if err != nil {

@@ -47,16 +47,9 @@ a duration back from now (24h, 7d).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now()
-			s, err := parseWhen("--since", since, now)
+			s, u, err := parseRange(since, until, now)
 			if err != nil {
 				return err
-			}
-			u, err := parseWhen("--until", until, now)
-			if err != nil {
-				return err
-			}
-			if !s.Before(u) {
-				return usagef("expected --since (%s) before --until (%s)", s.Format(time.RFC3339), u.Format(time.RFC3339))
 			}
 			// --since 90d is the whole retention; by the time the list is
 			// read it would be a little older than the source keeps.
@@ -160,6 +153,21 @@ func loadConfig(cmd *cobra.Command, file string) (config.Config, error) {
 		return cfg, errors.New(file + " is not valid")
 	}
 	return cfg, nil
+}
+
+// parseRange reads --since and --until (parseWhen) and checks that the
+// first comes before the second.
+func parseRange(since, until string, now time.Time) (s, u time.Time, err error) {
+	if s, err = parseWhen("--since", since, now); err != nil {
+		return s, u, err
+	}
+	if u, err = parseWhen("--until", until, now); err != nil {
+		return s, u, err
+	}
+	if !s.Before(u) {
+		return s, u, usagef("expected --since (%s) before --until (%s)", s.Format(time.RFC3339), u.Format(time.RFC3339))
+	}
+	return s, u, nil
 }
 
 // parseWhen reads a time flag: RFC 3339, a date (midnight UTC), or a
