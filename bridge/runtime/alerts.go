@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -354,7 +355,25 @@ func (b *Bridge) startAlerts() error {
 	if n := len(al.engine.Rules()); n > 0 {
 		b.say("rules: %d threshold rules (%d from the API, kept in %s); alerts on acdbridge.alert.<rule>", n, len(al.apiRules), al.path)
 	}
+	if !b.opts.Config.Archive.Realtime {
+		if names := sessionRuleNames(al.engine.Rules()); len(names) > 0 {
+			// Session rules read the archived record (survey, resolution).
+			b.log.Warn("session rules cannot fire: real-time archiving is off (archive { realtime = false })", "rules", names)
+			b.say("rules: session rules %s cannot fire while real-time archiving is off (archive { realtime = true } turns it on)", strings.Join(names, ", "))
+		}
+	}
 	return nil
+}
+
+// sessionRuleNames are the names of the session rules among rules.
+func sessionRuleNames(rules []monitors.RuleStatus) []string {
+	var names []string
+	for _, r := range rules {
+		if r.Kind == monitors.SessionRuleKind {
+			names = append(names, r.Name)
+		}
+	}
+	return names
 }
 
 // evaluateAlerts evaluates the queue rules over the figures now (unless

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/acdbridge/acdbridge/bridge/api"
@@ -403,6 +404,33 @@ func TestDashboardAndPrometheusRulesUseRealMetrics(t *testing.T) {
 		}
 		if n == 0 {
 			t.Errorf("%s uses no acdbridge metric", file)
+		}
+	}
+}
+
+// TestSessionRulesWithoutRealtimeArchive: session rules read the archived
+// record, so with real-time archiving off the bridge says at start that
+// they cannot fire, naming them; with it on it says nothing of the kind.
+func TestSessionRulesWithoutRealtimeArchive(t *testing.T) {
+	for _, realtime := range []bool{false, true} {
+		cfg := config.Defaults()
+		cfg.DataDir = t.TempDir()
+		cfg.Archive.Realtime = realtime
+		cfg.Rules = []monitors.Rule{
+			{Name: "negative_rating", Kind: monitors.SessionRuleKind, RatingAtMost: 2, Severity: "warning"},
+			{Name: "backlog", Kind: monitors.QueueRuleKind, Queues: []string{"support"}, When: "waiting >= 5", Severity: "warning"},
+		}
+		var console strings.Builder
+		b, err := New(Options{Config: cfg, Registry: prometheus.NewRegistry(), Console: &console})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.startAlerts(); err != nil {
+			t.Fatal(err)
+		}
+		warned := strings.Contains(console.String(), "session rules negative_rating cannot fire while real-time archiving is off")
+		if warned == realtime || strings.Contains(console.String(), "backlog cannot fire") {
+			t.Errorf("realtime %t: console %q", realtime, console.String())
 		}
 	}
 }
