@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -121,6 +122,7 @@ type StreamOptions struct {
 	WriteTimeout time.Duration // a client that cannot take a write for it is closed; 10 s
 	MaxPending   int           // bytes waiting for one client before it is dropped; 16 MiB
 	MaxClients   int           // 256
+	MaxPerToken  int           // streams open at once under one token's name; 16
 	TrendEvery   time.Duration // a queue's waiting sampled for its trend; 5 s
 	TrendLen     int           // samples kept per queue; 36
 }
@@ -141,6 +143,9 @@ func (o *StreamOptions) defaults() {
 	}
 	if o.MaxClients <= 0 {
 		o.MaxClients = 256
+	}
+	if o.MaxPerToken <= 0 {
+		o.MaxPerToken = 16
 	}
 	if o.TrendLen <= 0 {
 		o.TrendLen = 36
@@ -242,6 +247,7 @@ type streamClient struct {
 	pending int
 	reason  string // set: end the stream with this reason
 	wake    chan struct{}
+	who     string // the token's name (per-token limit)
 }
 
 func (c *streamClient) push(msg []byte, limit int) bool {
@@ -325,7 +331,10 @@ type queueWithTrend struct {
 // subscribe registers a client and returns its snapshot, both under mu so
 // that no window's changes fall between them: every change after the
 // snapshot's reading is sent after it.
-func (s *Stream) subscribe() (*streamClient, []byte, error) {
+//
+// who is the token's name: one token may hold at most MaxPerToken streams,
+// so that one viewer cannot take every slot.
+func (s *Stream) subscribe(who string) (*streamClient, []byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -333,6 +342,15 @@ func (s *Stream) subscribe() (*streamClient, []byte, error) {
 	}
 	if len(s.clients) >= s.opts.MaxClients {
 		return nil, nil, errTooManyClients
+	}
+	mine := 0
+	for c := range s.clients {
+		if c.who == who {
+			mine++
+		}
+	}
+	if mine >= s.opts.MaxPerToken {
+		return nil, nil, errTooManyForToken
 	}
 	if !s.running {
 		// Nobody was listening: what changed meanwhile is in the snapshot
@@ -367,7 +385,7 @@ func (s *Stream) subscribe() (*streamClient, []byte, error) {
 	} else {
 		s.rememberLocked(t)
 	}
-	c := &streamClient{wake: make(chan struct{}, 1)}
+	c := &streamClient{wake: make(chan struct{}, 1), who: who}
 	s.clients[c] = struct{}{}
 	if !s.running {
 		s.running = true
@@ -396,6 +414,8 @@ func (s *Stream) stopLoopLocked() {
 var (
 	errStreamClosed   = fmt.Errorf("the bridge is shutting down")
 	errTooManyClients = fmt.Errorf("too many dashboard streams open")
+	// errTooManyForToken: the token's own streams are at the limit.
+	errTooManyForToken = fmt.Errorf("this token has too many dashboard streams open; close another tab or window")
 )
 
 func (s *Stream) loop(stop chan struct{}) {
@@ -588,7 +608,12 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve is ServeHTTP with a check that the client may still read (its
 // session has not ended); nil: always.
 func (s *Stream) serve(w http.ResponseWriter, r *http.Request, allowed func() error) {
-	c, snap, err := s.subscribe()
+	p, _ := principalFrom(r.Context())
+	c, snap, err := s.subscribe(p.Name)
+	if errors.Is(err, errTooManyForToken) {
+		writeError(w, http.StatusTooManyRequests, "resource_exhausted", err.Error())
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
 		return

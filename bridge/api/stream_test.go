@@ -488,3 +488,39 @@ func TestStreamServedByNewEndsAtShutdown(t *testing.T) {
 		t.Fatalf("Serve: %v", err)
 	}
 }
+
+// TestStreamLimitsEachToken: one token holds at most MaxPerToken streams
+// (429 past it), so a viewer's tabs cannot take every slot from the
+// others; another token still gets one.
+func TestStreamLimitsEachToken(t *testing.T) {
+	opts := manual
+	opts.MaxPerToken = 2
+	st := NewStream(newFakeSource(2), opts, hclog.NewNullLogger())
+	srv, err := New("127.0.0.1:0", prometheus.NewRegistry(), nil, Views{Stream: st}, testTokens, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	defer func() { cancel(); <-served }()
+	url := "http://" + srv.Addr() + "/api/v1/stream"
+	viewer := map[string]string{"Authorization": "Bearer view-token"}
+	for range 2 {
+		_, evs := openStream(t, url, viewer)
+		evs.read("snapshot", nil)
+	}
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer view-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(b), "this token has too many dashboard streams open") {
+		t.Fatalf("the viewer's third stream: %d %s", resp.StatusCode, b)
+	}
+	_, evs := openStream(t, url, map[string]string{"Authorization": "Bearer lead-token"})
+	evs.read("snapshot", nil)
+}
