@@ -10,12 +10,15 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/time/rate"
 )
 
 // A browser cannot put a bearer token on an EventSource, and a token kept
@@ -52,10 +55,50 @@ type sessions struct {
 	m   map[string]session
 	ttl time.Duration
 	now func() time.Time
+	// failed holds, per client address, a bucket of failed logins:
+	// loginFailBurst at once, then one per loginFailEvery.
+	failed map[string]*rate.Limiter
 }
 
+// Failed logins a client address may make: a burst, then one a period.
+const (
+	loginFailBurst = 5
+	loginFailEvery = 10 * time.Second
+	maxFailedHosts = 10000
+)
+
 func newSessions() *sessions {
-	return &sessions{m: map[string]session{}, ttl: sessionTTL, now: time.Now}
+	return &sessions{m: map[string]session{}, ttl: sessionTTL, now: time.Now, failed: map[string]*rate.Limiter{}}
+}
+
+// loginBlocked says whether host has used up its failed logins, and how
+// long until it may try again.
+func (s *sessions) loginBlocked(host string) (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.failed[host]
+	if l == nil || l.TokensAt(s.now()) >= 1 {
+		return 0, false
+	}
+	r := l.ReserveN(s.now(), 1)
+	wait := r.DelayFrom(s.now())
+	r.CancelAt(s.now())
+	return wait, true
+}
+
+// loginFailed counts a failed login from host.
+func (s *sessions) loginFailed(host string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.failed[host]
+	if l == nil {
+		if len(s.failed) >= maxFailedHosts {
+			clear(s.failed) // bounded: many hosts at once start afresh
+		}
+		l = rate.NewLimiter(rate.Every(loginFailEvery), loginFailBurst)
+		s.failed[host] = l
+	}
+	l.AllowN(s.now(), 1)
 }
 
 func sessionKey(id string) string {
@@ -170,8 +213,19 @@ func (a auth) login(log hclog.Logger) http.HandlerFunc {
 			writeErrorField(w, http.StatusBadRequest, "invalid_argument", msg, "token")
 			return
 		}
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		if wait, blocked := a.sessions.loginBlocked(host); blocked {
+			secs := int(wait.Round(time.Second)/time.Second) + 1
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			writeError(w, http.StatusTooManyRequests, "resource_exhausted", fmt.Sprintf("too many failed logins from this address: try again in %d s", secs))
+			return
+		}
 		tok := a.lookup(body.Token)
 		if tok == nil {
+			a.sessions.loginFailed(host)
 			log.Warn("dashboard login refused: unknown token", "remote", r.RemoteAddr)
 			writeErrorField(w, http.StatusUnauthorized, "unauthenticated", "this token is not one configured in api { token ... }", "token")
 			return

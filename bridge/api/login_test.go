@@ -300,3 +300,34 @@ func TestPageIsAShellWithItsOwnFiles(t *testing.T) {
 		t.Errorf("who am I without a token: %d", resp.StatusCode)
 	}
 }
+
+// TestLoginFailuresAreLimited: an address gets loginFailBurst failed
+// logins, then 429 with Retry-After (even with a good token, so guessing
+// cannot go on) until one is earned back, every loginFailEvery.
+func TestLoginFailuresAreLimited(t *testing.T) {
+	r := newLoginRig(t)
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	r.a.sessions.now = func() time.Time { return now }
+	try := func(tok string) (*http.Response, string) {
+		return r.do(t, call{"POST", "/api/v1/login", map[string]string{"Content-Type": "application/json", csrfHeader: "1"}, `{"token":"` + tok + `"}`})
+	}
+	for i := range loginFailBurst {
+		if resp, body := try("guess"); resp.StatusCode != 401 {
+			t.Fatalf("failed login %d: %d %s, want 401", i+1, resp.StatusCode, body)
+		}
+	}
+	for _, tok := range []string{"guess", "view-token"} {
+		resp, body := try(tok)
+		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "11" || !strings.Contains(body, "too many failed logins from this address") {
+			t.Fatalf("after %d failures, %s: %d Retry-After %q %s", loginFailBurst, tok, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		}
+	}
+	now = now.Add(loginFailEvery)
+	r.login(t, "view-token") // one attempt earned back, and it is good
+	if resp, _ := try("guess"); resp.StatusCode != 401 {
+		t.Fatalf("the earned attempt: %d, want 401", resp.StatusCode)
+	}
+	if resp, _ := try("guess"); resp.StatusCode != 429 {
+		t.Fatalf("past the earned attempt: %d, want 429", resp.StatusCode)
+	}
+}
