@@ -77,13 +77,14 @@ func (s *sessions) loginBlocked(host string) (time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l := s.failed[host]
-	if l == nil || l.TokensAt(s.now()) >= 1 {
+	if l == nil {
 		return 0, false
 	}
-	r := l.ReserveN(s.now(), 1)
-	wait := r.DelayFrom(s.now())
-	r.CancelAt(s.now())
-	return wait, true
+	left := l.TokensAt(s.now())
+	if left >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - left) * float64(loginFailEvery)), true
 }
 
 // loginFailed counts a failed login from host.
