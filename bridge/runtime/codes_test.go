@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/acdbridge/acdbridge/bridge/api"
 	"github.com/acdbridge/acdbridge/bridge/source"
+	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/simulator"
 )
 
@@ -21,12 +21,7 @@ func TestSourceCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, err := simulator.NewServer(eng, simulator.Options{Token: "sim-token"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(sim.Handler())
-	defer func() { sim.Close(); hs.Close() }()
+	hs := testutil.ServeSimulator(t, eng, simulator.Options{Token: "sim-token"}, nil)
 	client := func(token string) sourceCodes {
 		src, err := source.New(source.Config{URL: hs.URL, Token: token}, nil, nil)
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/acdbridge/acdbridge/bridge/availability"
 	"github.com/acdbridge/acdbridge/bridge/config"
+	iutil "github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/monitors"
 	"github.com/acdbridge/acdbridge/plugins/host"
 	"github.com/acdbridge/acdbridge/plugins/sdk"
@@ -67,11 +67,7 @@ func newRig(t testing.TB, agents, queues, ring int, tweak ...func(*config.Config
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := simulator.NewServer(eng, simulator.Options{Token: rigToken, Heartbeat: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := iutil.ServeSimulator(t, eng, simulator.Options{Token: rigToken, Heartbeat: 200 * time.Millisecond}, nil) // closed after the bridge stops (cleanups run last first)
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.Bus.Listen = "-"
@@ -106,8 +102,6 @@ func newRig(t testing.TB, agents, queues, ring int, tweak ...func(*config.Config
 		case <-time.After(20 * time.Second):
 			t.Error("bridge did not stop")
 		}
-		srv.Close()
-		hs.Close()
 	})
 	select {
 	case <-started:

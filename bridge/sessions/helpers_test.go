@@ -12,6 +12,7 @@ import (
 	"github.com/acdbridge/acdbridge/bridge/archive"
 	"github.com/acdbridge/acdbridge/bridge/sessions"
 	"github.com/acdbridge/acdbridge/bridge/source"
+	"github.com/acdbridge/acdbridge/internal/testutil"
 	"github.com/acdbridge/acdbridge/simulator"
 )
 
@@ -38,17 +39,7 @@ func newSim(t testing.TB, hours int) *simulator.Engine {
 // serve serves eng's API behind wrap (nil: as is).
 func serve(t testing.TB, eng *simulator.Engine, wrap func(http.Handler) http.Handler) *httptest.Server {
 	t.Helper()
-	srv, err := simulator.NewServer(eng, simulator.Options{Token: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := srv.Handler()
-	if wrap != nil {
-		h = wrap(h)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(func() { ts.Close(); srv.Close() })
-	return ts
+	return testutil.ServeSimulator(t, eng, simulator.Options{Token: token}, wrap)
 }
 
 // truth is every session the simulator lists in [since, until).
