@@ -1,13 +1,18 @@
 package runtime
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/acdbridge/acdbridge/bridge/archive"
 	"github.com/acdbridge/acdbridge/bridge/bus"
+	"github.com/acdbridge/acdbridge/bridge/config"
 	"github.com/acdbridge/acdbridge/internal/testutil"
 )
 
@@ -67,5 +72,26 @@ func TestSessionRecordMsg(t *testing.T) {
 	s.CustomerName, s.CustomerEmail, s.Recording = "", "", archive.Recording{}
 	if m := sessionRecordMsg(s); m.Customer != nil || m.Recording != nil {
 		t.Fatalf("empty customer and recording: %+v %+v", m.Customer, m.Recording)
+	}
+}
+
+// TestArchivedRecordTheBusRefuses: a record the bus's codec refuses (here
+// a resolution it does not know) is published as its summary, counted,
+// rather than left to hold the outbox for ever.
+func TestArchivedRecordTheBusRefuses(t *testing.T) {
+	b, err := New(Options{Config: config.Defaults(), Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	x := archive.Session{ID: "s-1", AgentID: "a-0001", Queue: "support", StartedAt: at, EndedAt: at.Add(time.Minute), DurationSeconds: 60,
+		Resolution: "postponed", Events: []archive.Event{{At: at, Type: archive.EventChat, From: "customer", Text: "hi"}}}
+	b.sessionArchived(context.Background(), x)
+	want := bus.SessionMsg{V: 1, ID: "s-1", AgentID: "a-0001", Queue: "support", StartedAt: x.StartedAt, EndedAt: x.EndedAt, DurationSeconds: 60}
+	if len(b.out.records) != 1 || !reflect.DeepEqual(b.out.records[0], want) {
+		t.Fatalf("outbox %+v, want the summary %+v", b.out.records, want)
+	}
+	if n := promtestutil.ToFloat64(b.metrics.errors.WithLabelValues("session_record")); n != 1 {
+		t.Fatalf("session_record errors %v, want 1", n)
 	}
 }

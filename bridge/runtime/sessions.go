@@ -10,7 +10,6 @@ import (
 	"github.com/acdbridge/acdbridge/bridge/config"
 	"github.com/acdbridge/acdbridge/bridge/sessions"
 	"github.com/acdbridge/acdbridge/bridge/source"
-	"github.com/acdbridge/acdbridge/monitors"
 )
 
 // startSessions opens the archive and runs the session syncer beside the
@@ -81,8 +80,7 @@ func (b *Bridge) sessionArchived(ctx context.Context, x archive.Session) {
 		// be sent, and say so.
 		b.metrics.errors.WithLabelValues("session_record").Inc()
 		b.log.Error("session record not publishable whole; publishing its summary", "session", x.ID, "error", err)
-		m = bus.NewSessionMsg(monitors.SessionSummary{ID: x.ID, RequestID: x.RequestID, AgentID: x.AgentID, Queue: x.Queue,
-			ExternalRef: x.ExternalRef, StartedAt: x.StartedAt, EndedAt: x.EndedAt, DurationSeconds: x.DurationSeconds})
+		m = bus.NewSessionMsg(m.Session()) // the summary part alone
 	}
 	b.mu.Lock()
 	b.out.records = append(b.out.records, m)
